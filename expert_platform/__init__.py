@@ -1,0 +1,115 @@
+"""Expert Platform: a permanent expert platform for an intergovernmental body.
+
+``create_app()`` builds the application; nothing in this package touches an app or a database at
+import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask, request
+
+from config import PROJECT_ROOT, Config, get_config
+
+
+def create_app(config: Config | str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app from a Config (or its environment name, or ``EXPERT_PLATFORM_ENV``).
+
+    ``overrides`` replace single settings (tests use it). Raises ``config.ConfigurationError`` when
+    the settings are unsafe for their environment (production without a real SECRET_KEY, ...).
+    """
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    settings = config if isinstance(config, Config) else get_config(config)
+    for key, value in (overrides or {}).items():
+        setattr(settings, key, value)
+    settings.validate()
+
+    app = Flask(__name__, template_folder="../templates", instance_path=settings.INSTANCE_PATH)
+    app.config.from_object(settings)
+    app.config["ENV_NAME"] = settings.ENV_NAME
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_globals(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    logger = logging.getLogger("expert_platform")
+    logger.setLevel(app.config["LOG_LEVEL"])
+    if not logging.getLogger().handlers and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+
+
+def register_extensions(app: Flask) -> None:
+    from .accounts.models import AnonymousUser, User
+    from .accounts.throttle import init_throttle
+    from .database import init_database
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .mail import init_mail
+    from .security import init_security
+
+    db.init_app(app)
+    init_database(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(app.config["LANGUAGES"]) or "en")
+    limiter.init_app(app)
+    init_throttle(app)
+    init_mail(app)
+    init_security(app)
+
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None  # the login page explains itself; no extra flash
+    login_manager.anonymous_user = AnonymousUser
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return User.load_for_session(user_id)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_template_globals(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from .enums import Role
+    from .permissions import register_template_globals as register_predicates
+
+    register_predicates(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(
+        current_locale=lambda: str(get_locale() or "en"),
+        Role=Role,
+        platform_name=app.config["PLATFORM_NAME"],
+        organisation_name=app.config["ORGANISATION_NAME"],
+    )
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_commands as register
+
+    register(app)

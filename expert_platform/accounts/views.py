@@ -1,0 +1,255 @@
+"""Sign-up, sign-in, password reset, the user's own account, and the secretariat's user admin."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import or_, select
+
+from ..database import mark_request_as_writing
+from ..enums import Role
+from ..errors import DomainError, ValidationFailed
+from ..extensions import db, limiter
+from ..permissions import can_manage_users, require
+from ..security import safe_next_url
+from ..web import client_address, flash_success, show_error
+from . import services
+from .forms import (
+    ActionForm,
+    ChangePasswordForm,
+    EmailOnlyForm,
+    LoginForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SignUpForm,
+    UserAdminForm,
+    UserSearchForm,
+)
+from .models import User, UserRole
+
+bp = Blueprint("accounts", __name__)
+
+_RESET_SESSION_KEY = "password_reset_token"
+USERS_PER_PAGE = 50
+
+
+def _home() -> str:
+    return url_for("main.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    target = safe_next_url(form.next.data, _home())
+    if current_user.is_authenticated:
+        return redirect(target)
+    status = 200
+    unconfirmed = False
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(
+                email=form.email.data, password=form.password.data, client_address=client_address()
+            )
+        except services.LoginThrottled as error:
+            form.form_errors.append(error.message)
+            status = 429
+        except services.EmailNotConfirmed as error:
+            form.form_errors.append(error.message)
+            unconfirmed = True
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user, remember=form.remember.data, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
+            return redirect(target)
+    return render_template("accounts/login.html", form=form, unconfirmed=unconfirmed), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    form = ActionForm()
+    if form.validate_on_submit():
+        services.sign_out(user=current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+        flash_success(_("You are signed out on every device."))
+    return redirect(_home())
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(_home())
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            services.sign_up(
+                email=form.email.data, display_name=form.display_name.data, password=form.new_password.data
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("accounts.check_email", reason="signup"))
+    return render_template("accounts/signup.html", form=form)
+
+
+@bp.get("/check-your-email")
+def check_email():
+    reason = request.args.get("reason", "signup")
+    if reason not in {"signup", "reset", "confirm"}:
+        reason = "signup"
+    return render_template(
+        "accounts/check_email.html", reason=reason, minutes=current_app.config["PASSWORD_RESET_MINUTES"]
+    )
+
+
+@bp.get("/confirm/<token>")
+def confirm_email(token: str):
+    mark_request_as_writing()
+    try:
+        services.confirm_email(token=token)
+    except DomainError as error:
+        db.session.rollback()
+        form = EmailOnlyForm()
+        return render_template("accounts/confirm_failed.html", form=form, message=error.message), 400
+    db.session.commit()
+    flash_success(_("Your email address is confirmed. You can sign in now."))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/confirm/resend", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def resend_confirmation():
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        services.resend_confirmation(email=form.email.data)
+        db.session.commit()
+        return redirect(url_for("accounts.check_email", reason="confirm"))
+    return render_template("accounts/resend_confirmation.html", form=form)
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def request_reset():
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        services.request_password_reset(email=form.email.data)
+        db.session.commit()
+        return redirect(url_for("accounts.check_email", reason="reset"))
+    return render_template("accounts/request_reset.html", form=form)
+
+
+@bp.get("/reset-password/<token>")
+def reset_link(token: str):
+    # Move the token out of the address bar into the session, so it does not linger in history,
+    # in logs of later requests, or in a Referer header.
+    session[_RESET_SESSION_KEY] = token[:256]
+    return redirect(url_for("accounts.reset_password"))
+
+
+@bp.route("/reset-password/new", methods=["GET", "POST"])
+def reset_password():
+    token = session.get(_RESET_SESSION_KEY, "")
+    if not services.reset_token_is_valid(token):
+        session.pop(_RESET_SESSION_KEY, None)
+        return render_template("accounts/reset_invalid.html"), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token=token, new_password=form.new_password.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            session.pop(_RESET_SESSION_KEY, None)
+            logout_user()
+            flash_success(_("Your password is changed and every session has been signed out. Sign in now."))
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        try:
+            services.update_profile(actor=current_user._get_current_object(), display_name=form.display_name.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash_success(_("Your profile is saved."))
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            services.change_password(
+                actor=user, current_password=form.current_password.data, new_password=form.new_password.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)  # this session carries on under the new session token; all others ended
+            flash_success(_("Your password is changed. Every other session has been signed out."))
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.get("/admin/users")
+@login_required
+def admin_users():
+    require(can_manage_users(current_user))
+    search = UserSearchForm(request.args)
+    statement = select(User).order_by(User.display_name, User.id)
+    if search.validate() and search.q.data:
+        pattern = f"%{_escape_like(search.q.data.strip().lower())}%"
+        statement = statement.where(
+            or_(User.email.like(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
+        )
+    if search.role.data in {role.value for role in Role}:
+        statement = statement.where(User.role_grants.any(UserRole.role == Role(search.role.data)))
+    page = db.paginate(statement, per_page=USERS_PER_PAGE, max_per_page=USERS_PER_PAGE, error_out=False)
+    return render_template("accounts/admin_users.html", page=page, search=search)
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def admin_user(user_id: int):
+    require(can_manage_users(current_user))
+    user = db.get_or_404(User, user_id)
+    form = UserAdminForm(data={"roles": sorted(role.value for role in user.roles), "is_active": user.is_active})
+    if form.validate_on_submit():
+        actor = current_user._get_current_object()
+        try:
+            services.set_roles(actor=actor, user=user, roles={Role(value) for value in form.roles.data})
+            services.set_active(actor=actor, user=user, is_active=form.is_active.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash_success(_("The account of %(name)s is saved.", name=user.display_name))
+            return redirect(url_for("accounts.admin_user", user_id=user.id))
+    return render_template("accounts/admin_user.html", user=user, form=form)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

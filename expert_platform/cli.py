@@ -1,0 +1,78 @@
+"""Command-line tools: ``flask create-admin``, ``flask seed-demo``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from .accounts import services as account_services
+from .accounts.models import User
+from .enums import Role
+from .errors import DomainError
+from .extensions import db
+
+#: Demo accounts for `make run`. Development only: `seed-demo` refuses to run in production.
+DEMO_ACCOUNTS = (
+    ("secretariat@demo.example", "Amina Secretariat", "Demo-Secretariat-Pass-2026", {Role.ADMIN}),
+    ("manager@demo.example", "Timur Manager", "Demo-Manager-Pass-2026", {Role.THINKTANK_MANAGER, Role.EXPERT}),
+    ("expert@demo.example", "Li Wei Expert", "Demo-Expert-Pass-2026", {Role.EXPERT}),
+    ("council@demo.example", "Sara Council", "Demo-Council-Pass-2026", {Role.COUNCIL_MEMBER}),
+    ("researcher@demo.example", "Olga Researcher", "Demo-Researcher-Pass-2026", {Role.RESEARCHER}),
+)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", "display_name", default="Secretariat", show_default=True, help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def create_admin(email: str, display_name: str, password_stdin: bool) -> None:
+    """Create a secretariat (admin) account with a confirmed email address."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = account_services.create_user(
+            email=email, display_name=display_name, password=password, roles={Role.ADMIN}, is_email_confirmed=True
+        )
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error.message)
+        return
+    db.session.commit()
+    click.echo(f"Created secretariat account {user.email} (id {user.id}).")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo(if_empty: bool) -> None:
+    """Create a demo account for every role (idempotent; refused in production)."""
+    if not current_app.config.get("ALLOW_DEMO_DATA"):
+        _fail("seed-demo is refused in production: it creates accounts with published passwords.")
+        return
+    if if_empty and (db.session.scalar(select(func.count(User.id))) or 0) > 0:
+        click.echo("The database already has users: demo data not loaded.")
+        return
+    click.echo("Demo accounts (development only):")
+    for email, name, password, roles in DEMO_ACCOUNTS:
+        if account_services.find_user_by_email(email) is not None:
+            click.echo(f"  {email:28} already present (password unchanged)")
+            continue
+        account_services.create_user(
+            email=email, display_name=name, password=password, roles=roles, is_email_confirmed=True
+        )
+        click.echo(f"  {email:28} {password:28} {', '.join(sorted(role.value for role in roles))}")
+    db.session.commit()
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_admin)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,217 @@
+"""Fixtures: a fresh app per test on a database created once per run.
+
+The database is SQLite in a temporary folder, or PostgreSQL when DATABASE_URL says so (`make
+test-postgres`): then every run works in a schema of its own, dropped at the end, so nothing is
+left behind and parallel runs cannot collide.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from expert_platform import create_app
+from expert_platform.accounts import services as account_services
+from expert_platform.enums import Role
+from expert_platform.extensions import db as _db
+from expert_platform.mail import read_outbox
+
+DEFAULT_PASSWORD = "correct horse battery staple"
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and url.startswith("postgresql")
+
+
+class TestDatabase:
+    """Where this run's tables live, and how to make more empty schemas (migration tests)."""
+
+    def __init__(self, base_url: str | None, folder) -> None:
+        self.base_url = base_url
+        self.folder = folder
+        self.schemas: list[str] = []
+
+    @property
+    def is_postgres(self) -> bool:
+        return is_postgres_url(self.base_url)
+
+    def new_empty(self) -> tuple[str, dict]:
+        """A URI and engine options for a new, empty database or schema."""
+        if not self.is_postgres:
+            return f"sqlite:///{self.folder / f'{uuid.uuid4().hex}.sqlite'}", {}
+        schema = f"test_{uuid.uuid4().hex[:16]}"
+        engine = create_engine(self.base_url)
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        self.schemas.append(schema)
+        return self.base_url, {"connect_args": {"options": f"-csearch_path={schema}"}}
+
+    def drop_all_schemas(self) -> None:
+        if not self.schemas:
+            return
+        engine = create_engine(self.base_url)
+        with engine.begin() as connection:
+            for schema in self.schemas:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def test_database(tmp_path_factory) -> Iterator[TestDatabase]:
+    database = TestDatabase(os.environ.get("DATABASE_URL"), tmp_path_factory.mktemp("databases"))
+    yield database
+    database.drop_all_schemas()
+
+
+@pytest.fixture(scope="session")
+def shared_database(test_database) -> tuple[str, dict]:
+    """The database every app-level test uses; its tables are created once."""
+    uri, engine_options = test_database.new_empty()
+    app = create_app("testing", _overrides(uri, engine_options, None))
+    with app.app_context():
+        _db.create_all()
+        _db.engine.dispose()
+    return uri, engine_options
+
+
+def _overrides(uri: str, engine_options: dict, outbox) -> dict:
+    options = {"pool_pre_ping": True, **engine_options}
+    values = {"SQLALCHEMY_DATABASE_URI": uri, "SQLALCHEMY_ENGINE_OPTIONS": options}
+    if outbox is not None:
+        values["MAIL_OUTBOX_DIR"] = str(outbox)
+    return values
+
+
+@pytest.fixture(autouse=True)
+def _instance_folder(tmp_path, monkeypatch):
+    """Keep every test's instance files (secrets, outbox) out of the working tree."""
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("EXPERT_PLATFORM_ENV", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    """Override in a test module to change settings of the ``app`` fixture."""
+    return {}
+
+
+class ServerLikeClient(FlaskClient):
+    """A test client that closes each response after reading it, as a WSGI server does.
+
+    Work scheduled with ``response.call_on_close`` (mail delivery after the response) then runs
+    before the test looks at its results, exactly as it would behind gunicorn.
+    """
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(shared_database, tmp_path, app_overrides):
+    uri, engine_options = shared_database
+    application = create_app("testing", {**_overrides(uri, engine_options, tmp_path / "outbox"), **app_overrides})
+    application.test_client_class = ServerLikeClient
+    with application.app_context():
+        yield application
+        _db.session.remove()
+        # Empty every table, children first, so the next test starts from nothing.
+        with _db.engine.begin() as connection:
+            for table in reversed(_db.metadata.sorted_tables):
+                connection.execute(table.delete())
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a confirmed, active user through the service layer and commit it."""
+    counter = {"n": 0}
+
+    def factory(
+        *,
+        email: str | None = None,
+        display_name: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        roles=(Role.RESEARCHER,),
+        confirmed: bool = True,
+    ):
+        counter["n"] += 1
+        user = account_services.create_user(
+            email=email or f"person{counter['n']}@example.org",
+            display_name=display_name or f"Person {counter['n']}",
+            password=password,
+            roles=set(roles),
+            is_email_confirmed=confirmed,
+        )
+        _db.session.commit()
+        return user
+
+    return factory
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def fetch_csrf_token(client, path: str = "/login") -> str:
+    return csrf_token_from(client.get(path).get_data(as_text=True))
+
+
+@pytest.fixture
+def csrf_token(client):
+    """A valid CSRF token for ``client``'s session."""
+    return lambda path="/login": fetch_csrf_token(client, path)
+
+
+def sign_in(client, email: str, password: str = DEFAULT_PASSWORD, *, remember: bool = False, next_url: str = ""):
+    data = {"csrf_token": fetch_csrf_token(client), "email": email, "password": password, "next": next_url}
+    if remember:
+        data["remember"] = "y"
+    return client.post("/login", data=data)
+
+
+@pytest.fixture
+def login(client):
+    """Sign ``user`` in on the test client; returns the response of the login POST."""
+
+    def do_login(user, password: str = DEFAULT_PASSWORD, **kwargs):
+        response = sign_in(client, user.email, password, **kwargs)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return do_login
+
+
+@pytest.fixture
+def outbox(app):
+    """The messages the app has sent so far (read from the file backend's folder)."""
+    return lambda: read_outbox(app)
+
+
+def link_in(message, marker: str) -> str:
+    """The path of the first link in a message's text that contains ``marker``."""
+    body = message.get_body(("plain",)).get_content()
+    match = re.search(r"https?://[^\s]+" + re.escape(marker) + r"[^\s]*", body)
+    assert match, f"no link with {marker!r} in:\n{body}"
+    return match.group(0).split("platform.test", 1)[1]
