@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from dotenv import load_dotenv
-from flask import Flask, request
+from flask import Flask, current_app, has_request_context, request
 
 from config import PROJECT_ROOT, Config, get_config
 
@@ -62,7 +62,7 @@ def register_extensions(app: Flask) -> None:
     init_database(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(app.config["LANGUAGES"]) or "en")
+    babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     init_throttle(app)
     init_mail(app)
@@ -77,6 +77,15 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return User.load_for_session(user_id)
+
+
+def select_locale() -> str:
+    """The browser's preferred language among ours; the default outside requests (CLI, jobs)."""
+    if has_request_context():
+        best = request.accept_languages.best_match(current_app.config["LANGUAGES"])
+        if best:
+            return best
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def register_blueprints(app: Flask) -> None:

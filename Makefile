@@ -1,0 +1,55 @@
+# Expert Platform. Two commands set everything up: `make run` and `make test`.
+# Each target creates .venv when it is missing and reinstalls only when a requirements file changes.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell for candidate in python3.13 python3.12 python3.11 python3; do \
+	command -v $$candidate >/dev/null 2>&1 && $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& { echo $$candidate; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: run test test-postgres lint translations clean help
+
+help:
+	@echo "make run            install, migrate, load demo data when the database is empty, serve on http://$(HOST):$(PORT)"
+	@echo "make test           install the test tools and run the whole suite on SQLite"
+	@echo "make test-postgres  the same suite on PostgreSQL (DATABASE_URL, default $(POSTGRES_TEST_URL))"
+	@echo "make lint           ruff"
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.11 or newer is needed (python3.11, python3.12 or python3)." >&2; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime-installed
+
+run: $(VENV)/.runtime-installed
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev-installed
+	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.dev-installed
+	DATABASE_URL="$${DATABASE_URL:-$(POSTGRES_TEST_URL)}" $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check expert_platform tests config.py wsgi.py migrations
+
+translations: $(VENV)/.dev-installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o messages.pot .
+
+clean:
+	rm -rf $(VENV) .pytest_cache
