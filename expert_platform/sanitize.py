@@ -1,0 +1,77 @@
+"""Rich text: Markdown rendered to HTML and cleaned, once, at write time.
+
+This is the only module that imports bleach (its final release), so it can be swapped for
+another cleaner without touching the rest. Templates mark only ``*_html`` fields safe, and those
+are always the output of ``clean_html()``.
+
+The allow-list is deliberately small: paragraphs, headings h2-h4, emphasis, lists, block quotes,
+code, tables, rules and links (http, https, mailto; ``rel="nofollow noopener noreferrer"``, no
+``target``). No images (a remote image in a confidential draft tells its owner who read it and
+when), no ``id``/``name``/``class``/``style``, no svg, math, iframes, forms or comments.
+"""
+
+from __future__ import annotations
+
+import bleach
+from bleach.css_sanitizer import CSSSanitizer
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "h2", "h3", "h4", "em", "strong", "del", "ul", "ol", "li", "blockquote",
+        "code", "pre", "table", "thead", "tbody", "tr", "th", "td", "hr", "a",
+    }
+)
+ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "ol": ["start"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow noopener noreferrer"
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+)
+
+
+def _render_image_as_text(renderer, tokens, index, options, env):
+    # Images are never loaded (they would report readers to their host): keep the description.
+    return escapeHtml(tokens[index].content)
+
+
+def _clamp_heading(renderer, tokens, index, options, env):
+    # A document's title is h1 on the page and our styles stop at h4: # becomes h2, ##### h4.
+    token = tokens[index]
+    level = min(max(int(token.tag[1]), 2), 4)
+    return f"<h{level}>" if token.nesting == 1 else f"</h{level}>\n"
+
+
+_markdown.add_render_rule("image", _render_image_as_text)
+_markdown.add_render_rule("heading_open", _clamp_heading)
+_markdown.add_render_rule("heading_close", _clamp_heading)
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    css_sanitizer=CSSSanitizer(allowed_css_properties=()),
+)
+
+
+def _link_attributes(attrs, new=False):
+    attrs[(None, "rel")] = LINK_REL
+    attrs.pop((None, "target"), None)
+    return attrs
+
+
+_linker = bleach.Linker(callbacks=[_link_attributes], skip_tags={"pre", "code"}, parse_email=False)
+
+
+def clean_html(html: str) -> str:
+    """Reduce any HTML to the allow-list; every link gets ``rel`` and loses ``target``."""
+    return _linker.linkify(_cleaner.clean(html or ""))
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to clean HTML. Raw HTML in the Markdown is shown as text, never passed through."""
+    return clean_html(_markdown.render(text or ""))

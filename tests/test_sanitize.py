@@ -1,0 +1,56 @@
+"""Rich text is rendered and cleaned by one function with a strict allow-list."""
+
+from __future__ import annotations
+
+import pytest
+
+from expert_platform.sanitize import clean_html, render_markdown
+
+REL = 'rel="nofollow noopener noreferrer"'
+
+
+@pytest.mark.parametrize(
+    ("markdown", "html"),
+    [
+        ("Plain *emphasis* and **strong**.", "<p>Plain <em>emphasis</em> and <strong>strong</strong>.</p>\n"),
+        ("## Problem", "<h2>Problem</h2>\n"),
+        ("# Title\n\n###### Small", "<h2>Title</h2>\n<h4>Small</h4>\n"),
+        ("- one\n- two", "<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n"),
+        ("> quoted", "<blockquote>\n<p>quoted</p>\n</blockquote>\n"),
+        ("`code`", "<p><code>code</code></p>\n"),
+        ("[site](https://example.org)", f'<p><a href="https://example.org" {REL}>site</a></p>\n'),
+        ("[mail](mailto:a@example.org)", f'<p><a href="mailto:a@example.org" {REL}>mail</a></p>\n'),
+        ("[bad](javascript:alert(1))", "<p>[bad](javascript:alert(1))</p>\n"),
+        ("![tracker](https://evil.example/pixel.png)", "<p>tracker</p>\n"),
+        ("<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"),
+        ("| a | b |\n|---|--:|\n| 1 | 2 |",
+         "<table>\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n<td>1</td>\n"
+         "<td>2</td>\n</tr>\n</tbody>\n</table>\n"),
+    ],
+)
+def test_markdown_renders_to_the_allow_list(markdown, html):
+    assert render_markdown(markdown) == html
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ('<a href="https://x.example" target="_blank" class="c" id="i">x</a>',
+         f'<a href="https://x.example" {REL}>x</a>'),
+        ('<p style="color:red" onclick="steal()">text</p>', "<p>text</p>"),
+        ('<img src="https://evil.example/p.png" onerror="alert(1)">', ""),
+        ("<svg><script>alert(1)</script></svg>", "alert(1)"),
+        ("<iframe src='https://evil.example'></iframe>ok", "ok"),
+        ("<form><input name=x></form>", ""),
+        ("<!-- secret comment -->visible", "visible"),
+        ("<h1>Title</h1><h5>Small</h5>", "Title\nSmall"),
+        ('<a href="vbscript:msgbox(1)">x</a>', f"<a {REL}>x</a>"),
+    ],
+)
+def test_clean_html_strips_everything_outside_the_allow_list(dirty, clean):
+    assert clean_html(dirty) == clean
+
+
+def test_bare_addresses_become_safe_links_but_not_inside_code():
+    assert clean_html("<p>see https://example.org</p>") == f'<p>see <a href="https://example.org" {REL}>https://example.org</a></p>'
+    assert clean_html("<code>https://example.org</code>") == "<code>https://example.org</code>"
