@@ -105,3 +105,14 @@ def test_a_tampered_session_id_is_refused(app, make_user, login, client):
     with client.session_transaction() as session:
         session["_user_id"] = f"{user.id}:not-the-token"
     assert client.get("/account").status_code == 302
+
+
+def test_a_sign_in_without_remember_me_ends_after_the_session_lifetime(client, make_user, login, monkeypatch):
+    import time
+
+    login(make_user())
+    assert client.get("/account").status_code == 200
+    started = time.time()
+    monkeypatch.setattr(time, "time", lambda: started + 12 * 3600 + 60)
+
+    assert client.get("/account").status_code == 302
