@@ -22,10 +22,6 @@ class LabelledEnum(StrEnum):
     def _labels(cls) -> dict:
         raise NotImplementedError
 
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(member.value, member.label) for member in cls]
-
 
 class Role(LabelledEnum):
     """What a user may do; a user may hold several roles."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import SelectMultipleField, widgets
+from wtforms.fields.choices import SelectChoice
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -10,3 +11,11 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+def enum_choices(enum_class, *, blank_label=None) -> list[SelectChoice]:
+    """Choices for a select or checkbox group from a LabelledEnum, optionally led by an empty choice."""
+    choices = [SelectChoice(value=member.value, label=member.label) for member in enum_class]
+    if blank_label is not None:
+        choices.insert(0, SelectChoice(value="", label=blank_label))
+    return choices

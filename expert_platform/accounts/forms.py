@@ -8,9 +8,9 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Search
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..enums import Role
+from ..widgets import MultiCheckboxField, enum_choices
 from .models import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
 from .passwords import PASSWORD_MAX_LENGTH
-from ..widgets import MultiCheckboxField
 
 
 def _email_field(label=None) -> EmailField:
@@ -88,7 +88,7 @@ class ActionForm(FlaskForm):
 
 
 class UserAdminForm(FlaskForm):
-    roles = MultiCheckboxField(_l("Roles"), choices=Role.choices())
+    roles = MultiCheckboxField(_l("Roles"), choices=enum_choices(Role))
     is_active = BooleanField(_l("Account is active (the person can sign in)"))
 
 
@@ -97,4 +97,4 @@ class UserSearchForm(FlaskForm):
         csrf = False  # a GET search form changes nothing
 
     q = SearchField(_l("Name or email"), validators=[Optional(), Length(max=100)])
-    role = SelectField(_l("Role"), choices=[("", _l("Any role"))] + Role.choices(), validators=[Optional()])
+    role = SelectField(_l("Role"), choices=enum_choices(Role, blank_label=_l("Any role")), validators=[Optional()])
