@@ -41,7 +41,7 @@ assert status == 200, status
 status, login_page = get("/login")
 assert status == 200, status
 status, url, page = post("/login", {"csrf_token": token(login_page), "email": "secretariat@demo.example",
-                                     "password": "Demo-Secretariat-Pass-2026"})
+                                     "password": "Saffron-Harbour-Lantern-26"})
 assert status == 200 and "Sign out" in page and "Amina Secretariat" in page, "demo admin could not sign in"
 status, users_page = get("/admin/users")
 assert status == 200 and "researcher@demo.example" in users_page, "admin page missing demo accounts"

@@ -16,11 +16,11 @@ from .extensions import db
 
 #: Demo accounts for `make run`. Development only: `seed-demo` refuses to run in production.
 DEMO_ACCOUNTS = (
-    ("secretariat@demo.example", "Amina Secretariat", "Demo-Secretariat-Pass-2026", {Role.ADMIN}),
-    ("manager@demo.example", "Timur Manager", "Demo-Manager-Pass-2026", {Role.THINKTANK_MANAGER, Role.EXPERT}),
-    ("expert@demo.example", "Li Wei Expert", "Demo-Expert-Pass-2026", {Role.EXPERT}),
-    ("council@demo.example", "Sara Council", "Demo-Council-Pass-2026", {Role.COUNCIL_MEMBER}),
-    ("researcher@demo.example", "Olga Researcher", "Demo-Researcher-Pass-2026", {Role.RESEARCHER}),
+    ("secretariat@demo.example", "Amina Secretariat", "Saffron-Harbour-Lantern-26", {Role.ADMIN}),
+    ("manager@demo.example", "Timur Manager", "Copper-Meadow-Violet-26", {Role.THINKTANK_MANAGER, Role.EXPERT}),
+    ("expert@demo.example", "Li Wei Expert", "Granite-Orchard-Willow-26", {Role.EXPERT}),
+    ("council@demo.example", "Sara Council", "Amber-Kettle-Cascade-26", {Role.COUNCIL_MEMBER}),
+    ("researcher@demo.example", "Olga Researcher", "Silver-Thistle-Beacon-26", {Role.RESEARCHER}),
 )
 
 
@@ -66,9 +66,14 @@ def seed_demo(if_empty: bool) -> None:
         if account_services.find_user_by_email(email) is not None:
             click.echo(f"  {email:28} already present (password unchanged)")
             continue
-        account_services.create_user(
-            email=email, display_name=name, password=password, roles=roles, is_email_confirmed=True
-        )
+        try:
+            account_services.create_user(
+                email=email, display_name=name, password=password, roles=roles, is_email_confirmed=True
+            )
+        except DomainError as error:
+            db.session.rollback()
+            _fail(f"{email}: {error.message}")
+            return
         click.echo(f"  {email:28} {password:28} {', '.join(sorted(role.value for role in roles))}")
     db.session.commit()
 

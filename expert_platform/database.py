@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import DateTime, event
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

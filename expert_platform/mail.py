@@ -16,6 +16,7 @@ import logging
 import smtplib
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -42,23 +43,36 @@ class OutgoingMail:
 
 def queue(*, to: str, subject: str, template: str, **context) -> OutgoingMail:
     """Render a message and send it once the current database transaction commits."""
-    context.setdefault("base_url", current_app.config["BASE_URL"])
-    context.setdefault("platform_name", current_app.config["PLATFORM_NAME"])
-    text = render_template(f"email/{template}.txt", subject=subject, **context)
-    try:
-        html = render_template(f"email/{template}.html", subject=subject, **context)
-    except TemplateNotFound:
-        html = None
+    text, html = _render(template, subject=subject, **context)
     message = OutgoingMail(recipient=to, subject=subject, text=text, html=html)
-    db.session().info.setdefault(_PENDING_KEY, []).append(message)
+    session = db.session()
+    if not session.in_transaction():
+        # Open the transaction now (no SQL is sent) so that a rollback before any database work
+        # still drops this message.
+        session.begin()
+    session.info.setdefault(_PENDING_KEY, []).append(message)
     return message
 
 
 def render_only(*, template: str, **context) -> None:
     """Render a template without sending: equal work on paths that must not reveal anything."""
+    _render(template, subject="", **context)
+
+
+def _render(template: str, **context) -> tuple[str, str | None]:
     context.setdefault("base_url", current_app.config["BASE_URL"])
     context.setdefault("platform_name", current_app.config["PLATFORM_NAME"])
-    render_template(f"email/{template}.txt", subject="", **context)
+    # Templates build paths with url_for, which needs a request; CLI jobs and timers have none.
+    scope = nullcontext() if has_request_context() else current_app.test_request_context(
+        base_url=current_app.config["BASE_URL"]
+    )
+    with scope:
+        text = render_template(f"email/{template}.txt", **context)
+        try:
+            html = render_template(f"email/{template}.html", **context)
+        except TemplateNotFound:
+            html = None
+    return text, html
 
 
 def discard_pending() -> None:

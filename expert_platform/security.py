@@ -2,17 +2,18 @@
 
 - Security headers on every response, error pages included (CSP without inline script or style).
 - ``Cache-Control: no-store`` whenever a user is signed in, so shared computers and proxies keep nothing.
-- Request bodies without a declared length are refused unless the server terminates them, so an
-  oversized chunked body is refused (413 or 411) instead of being cut silently.
+- A chunked body is refused (411 when the server does not mark its end, 413 when it is over the
+  limit) instead of being cut silently.
 - ``safe_next_url()``: redirect targets from ``next`` are local paths only.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_login import current_user
 
 CONTENT_SECURITY_POLICY = (
@@ -49,8 +50,6 @@ def apply_security_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-    from flask import current_app
-
     if current_app.config.get("HSTS_ENABLED"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if _is_signed_in():
@@ -66,16 +65,32 @@ def _is_signed_in() -> bool:
         return False
 
 
-def refuse_unterminated_bodies() -> None:
-    """A body with no Content-Length is readable only when the server marks its end."""
-    if request.headers.get("Transfer-Encoding", "").lower() == "chunked" and not request.environ.get(
-        "wsgi.input_terminated"
-    ):
+def check_chunked_body() -> None:
+    """Refuse a chunked body that cannot be read whole and safely; never let it be cut short.
+
+    Without a Content-Length the body is readable only when the server marks its end
+    (``wsgi.input_terminated``); otherwise 411. Werkzeug stops reading a terminated stream at
+    MAX_CONTENT_LENGTH without an error, so the form would be parsed from a truncated body: read
+    one byte past the limit here and answer 413 when it exists, else hand the body on as read.
+    """
+    if request.headers.get("Transfer-Encoding", "").lower() != "chunked":
+        return
+    environ = request.environ
+    if not environ.get("wsgi.input_terminated"):
         abort(411)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is None:
+        return
+    body = environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        abort(413)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
 
 
 def init_security(app: Flask) -> None:
-    app.before_request(refuse_unterminated_bodies)
+    # First of all before-request hooks: CSRF and rate limits read the body.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_chunked_body)
     app.after_request(apply_security_headers)
     if app.config.get("TRUSTED_PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix

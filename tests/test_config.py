@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import expert_platform
 import config as configuration
+import expert_platform
 from config import PROJECT_ROOT, ConfigurationError, DevelopmentConfig, get_config
 from expert_platform import create_app
 
@@ -52,7 +52,7 @@ def test_settings_are_read_from_the_environment(monkeypatch):
 def test_the_default_database_is_a_sqlite_file_in_the_instance_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
-    assert get_config("development").SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'expert_platform.sqlite'}"
+    assert f"sqlite:///{tmp_path / 'expert_platform.sqlite'}" == get_config("development").SQLALCHEMY_DATABASE_URI
 
 
 def test_remember_me_can_be_shortened_but_never_longer_than_fourteen_days(monkeypatch):

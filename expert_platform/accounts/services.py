@@ -14,11 +14,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from .. import mail, permissions
 from ..database import utcnow
 from ..enums import AccountTokenPurpose, Role
 from ..errors import DomainError, NotAllowed, ValidationFailed
 from ..extensions import db
-from .. import mail, permissions
 from . import passwords, tokens
 from .models import User, UserRole, new_session_token
 from .throttle import login_throttle

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 
 from ..database import mark_request_as_writing
 from ..enums import Role
-from ..errors import DomainError, ValidationFailed
+from ..errors import DomainError
 from ..extensions import db, limiter
 from ..permissions import can_manage_users, require
 from ..security import safe_next_url
@@ -239,8 +239,9 @@ def admin_user(user_id: int):
     if form.validate_on_submit():
         actor = current_user._get_current_object()
         try:
-            services.set_roles(actor=actor, user=user, roles={Role(value) for value in form.roles.data})
+            # Activity first: once an admin gives up their own admin role, they may change nothing more.
             services.set_active(actor=actor, user=user, is_active=form.is_active.data)
+            services.set_roles(actor=actor, user=user, roles={Role(value) for value in form.roles.data})
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)

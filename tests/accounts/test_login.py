@@ -59,9 +59,12 @@ def test_an_unknown_email_costs_one_password_verification_like_a_known_one(clien
     make_user(email="known@example.org")
     verifications: list[str] = []
     original = PasswordHasher.verify
-    monkeypatch.setattr(
-        PasswordHasher, "verify", lambda self, hash_, password: verifications.append(password) or original(self, hash_, password)
-    )
+
+    def counting_verify(self, password_hash, password):
+        verifications.append(password)
+        return original(self, password_hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
 
     sign_in(client, "known@example.org", "first wrong password")
     sign_in(client, "unknown@example.org", "second wrong password")
