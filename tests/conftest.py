@@ -12,6 +12,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import has_app_context
@@ -77,16 +78,17 @@ def test_database(tmp_path_factory) -> Iterator[TestDatabase]:
 def shared_database(test_database) -> tuple[str, dict]:
     """The database every app-level test uses; its tables are created once."""
     uri, engine_options = test_database.new_empty()
-    app = create_app("testing", _overrides(uri, engine_options, None))
+    app = create_app("testing", database_settings((uri, engine_options)))
     with app.app_context():
         _db.create_all()
         _db.engine.dispose()
     return uri, engine_options
 
 
-def _overrides(uri: str, engine_options: dict, outbox) -> dict:
-    options = {"pool_pre_ping": True, **engine_options}
-    values = {"SQLALCHEMY_DATABASE_URI": uri, "SQLALCHEMY_ENGINE_OPTIONS": options}
+def database_settings(database: tuple[str, dict], outbox=None) -> dict:
+    """Settings that point an app at ``database`` (a URI and engine options) and a mail folder."""
+    uri, engine_options = database
+    values = {"SQLALCHEMY_DATABASE_URI": uri, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **engine_options}}
     if outbox is not None:
         values["MAIL_OUTBOX_DIR"] = str(outbox)
     return values
@@ -125,19 +127,27 @@ class ServerLikeClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-@pytest.fixture
-def app(shared_database, tmp_path, app_overrides):
-    uri, engine_options = shared_database
-    application = create_app("testing", {**_overrides(uri, engine_options, tmp_path / "outbox"), **app_overrides})
+@contextmanager
+def serving(application):
+    """Run a test against ``application`` inside its app context, then empty every table."""
     application.test_client_class = ServerLikeClient
     with application.app_context():
+        try:
+            yield application
+        finally:
+            _db.session.remove()
+            # Children first, so the next test starts from nothing.
+            with _db.engine.begin() as connection:
+                for table in reversed(_db.metadata.sorted_tables):
+                    connection.execute(table.delete())
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(shared_database, tmp_path, app_overrides):
+    settings = {**database_settings(shared_database, tmp_path / "outbox"), **app_overrides}
+    with serving(create_app("testing", settings)) as application:
         yield application
-        _db.session.remove()
-        # Empty every table, children first, so the next test starts from nothing.
-        with _db.engine.begin() as connection:
-            for table in reversed(_db.metadata.sorted_tables):
-                connection.execute(table.delete())
-        _db.engine.dispose()
 
 
 @pytest.fixture

@@ -24,7 +24,14 @@ from expert_platform.accounts import services as account_services
 from expert_platform.enums import Role
 from expert_platform.extensions import db as _db
 from expert_platform.security import CONTENT_SECURITY_POLICY, safe_next_url
-from tests.conftest import DEFAULT_PASSWORD, ServerLikeClient, csrf_token_from, fetch_csrf_token, sign_in
+from tests.conftest import (
+    DEFAULT_PASSWORD,
+    csrf_token_from,
+    database_settings,
+    fetch_csrf_token,
+    serving,
+    sign_in,
+)
 
 SECURITY_TOKEN_EXPLANATION = (
     "The form could not be accepted because its security token is missing or has expired. "
@@ -341,25 +348,9 @@ def production_app(shared_database, tmp_path, monkeypatch):
     """The app as production builds it (Secure cookies, HSTS), on the test database."""
     monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(36))  # 48 characters
     monkeypatch.setenv("BASE_URL", "https://experts.example.org")
-    uri, engine_options = shared_database
-    settings = config.get_config("production")
-    application = create_app(
-        settings,
-        {
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **engine_options},
-            "MAIL_BACKEND": "file",
-            "MAIL_OUTBOX_DIR": str(tmp_path / "production-outbox"),
-        },
-    )
-    application.test_client_class = ServerLikeClient
-    with application.app_context():
+    settings = {**database_settings(shared_database, tmp_path / "production-outbox"), "MAIL_BACKEND": "file"}
+    with serving(create_app(config.get_config("production"), settings)) as application:
         yield application
-        _db.session.remove()
-        with _db.engine.begin() as connection:
-            for table in reversed(_db.metadata.sorted_tables):
-                connection.execute(table.delete())
-        _db.engine.dispose()
 
 
 def set_cookie_attributes(response, name: str) -> dict[str, str | bool]:

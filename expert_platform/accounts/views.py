@@ -131,7 +131,14 @@ def resend_confirmation():
         services.resend_confirmation(email=form.email.data)
         db.session.commit()
         return redirect(url_for("accounts.check_email", reason="confirm"))
-    return render_template("accounts/resend_confirmation.html", form=form)
+    return render_template(
+        "accounts/email_request.html",
+        form=form,
+        heading=_("Get a new confirmation link"),
+        introduction=_("Enter the email address you signed up with. We will send it a new confirmation link."),
+        action=url_for("accounts.resend_confirmation"),
+        submit_label=_("Send the link"),
+    )
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
@@ -142,7 +149,14 @@ def request_reset():
         services.request_password_reset(email=form.email.data)
         db.session.commit()
         return redirect(url_for("accounts.check_email", reason="reset"))
-    return render_template("accounts/request_reset.html", form=form)
+    return render_template(
+        "accounts/email_request.html",
+        form=form,
+        heading=_("Reset your password"),
+        introduction=_("Enter the email address of your account. We will send you a link to choose a new password."),
+        action=url_for("accounts.request_reset"),
+        submit_label=_("Send the link"),
+    )
 
 
 @bp.get("/reset-password/<token>")

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 
 from expert_platform import create_app
 from expert_platform.accounts import services
-from tests.conftest import DEFAULT_PASSWORD, ServerLikeClient, fetch_csrf_token, sign_in
+from tests.conftest import DEFAULT_PASSWORD, ServerLikeClient, database_settings, fetch_csrf_token, sign_in
 
 WRONG = "The email address or password is not correct."
 
@@ -151,13 +151,7 @@ def redis_url():
 def test_with_redis_two_workers_share_the_failure_count(shared_database, tmp_path, redis_url, make_user):
     """Two app instances stand for two gunicorn workers: failures seen by either count together."""
     user = make_user(email=f"shared-{uuid.uuid4().hex[:8]}@example.org")
-    uri, engine_options = shared_database
-    settings = {
-        "SQLALCHEMY_DATABASE_URI": uri,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **engine_options},
-        "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "RATELIMIT_STORAGE_URI": redis_url,
-    }
+    settings = {**database_settings(shared_database, tmp_path / "outbox"), "RATELIMIT_STORAGE_URI": redis_url}
     workers = []
     for _ in range(2):
         worker = create_app("testing", dict(settings))
