@@ -116,46 +116,49 @@ def confirm_email(token: str):
         services.confirm_email(token=token)
     except DomainError as error:
         db.session.rollback()
-        form = EmailOnlyForm()
-        return render_template("accounts/confirm_failed.html", form=form, message=error.message), 400
+        return render_template("accounts/confirm_failed.html", message=error.message), 400
     db.session.commit()
     flash_success(_("Your email address is confirmed. You can sign in now."))
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/confirm/resend", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
-def resend_confirmation():
+def _email_request_page(*, send, reason: str, heading: str, introduction: str):
+    """A form that asks only for an email address, sends something to it, and always answers the
+    same "check your email" page (whether the address has an account is never revealed)."""
     form = EmailOnlyForm()
     if form.validate_on_submit():
-        services.resend_confirmation(email=form.email.data)
+        send(email=form.email.data)
         db.session.commit()
-        return redirect(url_for("accounts.check_email", reason="confirm"))
+        return redirect(url_for("accounts.check_email", reason=reason))
     return render_template(
         "accounts/email_request.html",
         form=form,
+        heading=heading,
+        introduction=introduction,
+        action=request.path,
+        submit_label=_("Send the link"),
+    )
+
+
+@bp.route("/confirm/resend", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def resend_confirmation():
+    return _email_request_page(
+        send=services.resend_confirmation,
+        reason="confirm",
         heading=_("Get a new confirmation link"),
         introduction=_("Enter the email address you signed up with. We will send it a new confirmation link."),
-        action=url_for("accounts.resend_confirmation"),
-        submit_label=_("Send the link"),
     )
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def request_reset():
-    form = EmailOnlyForm()
-    if form.validate_on_submit():
-        services.request_password_reset(email=form.email.data)
-        db.session.commit()
-        return redirect(url_for("accounts.check_email", reason="reset"))
-    return render_template(
-        "accounts/email_request.html",
-        form=form,
+    return _email_request_page(
+        send=services.request_password_reset,
+        reason="reset",
         heading=_("Reset your password"),
         introduction=_("Enter the email address of your account. We will send you a link to choose a new password."),
-        action=url_for("accounts.request_reset"),
-        submit_label=_("Send the link"),
     )
 
 
