@@ -51,6 +51,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 - every table must be known to the metadata
     from .accounts.models import AnonymousUser, User
     from .accounts.throttle import init_throttle
     from .database import init_database
@@ -90,10 +91,14 @@ def select_locale() -> str:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .council.views import bp as council_bp
+    from .experts.views import bp as experts_bp
     from .main.views import bp as main_bp
+    from .secretariat.views import bp as secretariat_bp
+    from .thinktanks.views import bp as thinktanks_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(accounts_bp)
+    for blueprint in (main_bp, accounts_bp, thinktanks_bp, experts_bp, council_bp, secretariat_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -13,6 +13,7 @@ from .accounts.models import User
 from .enums import Role
 from .errors import DomainError
 from .extensions import db
+from .reference import services as reference_services
 
 #: Demo accounts for `make run`. Development only: `seed-demo` refuses to run in production.
 DEMO_ACCOUNTS = (
@@ -78,6 +79,15 @@ def seed_demo(if_empty: bool) -> None:
     db.session.commit()
 
 
+@click.command("seed-reference")
+def seed_reference() -> None:
+    """Load the shipped member states, observer states and observer organisations (idempotent)."""
+    added = reference_services.load_reference_data()
+    db.session.commit()
+    click.echo(f"Reference data: {added} entries added.")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(seed_reference)
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)

@@ -77,3 +77,93 @@ class AccountTokenPurpose(StrEnum):
 
     CONFIRM_EMAIL = "confirm_email"
     RESET_PASSWORD = "reset_password"
+
+
+class StateKind(LabelledEnum):
+    """What a reference entry is: a member state, an observer state or an observer organisation."""
+
+    MEMBER_STATE = "member_state"
+    OBSERVER_STATE = "observer_state"
+    OBSERVER_ORGANISATION = "observer_organisation"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.MEMBER_STATE: (_l("Member state"), _l("A member of the organisation.")),
+            cls.OBSERVER_STATE: (_l("Observer state"), _l("A state with observer status.")),
+            cls.OBSERVER_ORGANISATION: (_l("Observer organisation"), _l("An international organisation with observer status.")),
+        }
+
+
+class ThinkTankStatus(LabelledEnum):
+    """Where a think tank's application stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.PENDING: (_l("Awaiting decision"), _l("The secretariat has not decided yet.")),
+            cls.APPROVED: (_l("Approved"), _l("The institution takes part in the platform.")),
+            cls.REJECTED: (_l("Rejected"), _l("The secretariat declined the application.")),
+        }
+
+
+class Participation(LabelledEnum):
+    """How a think tank takes part: the lead of its member state (one at most), permanently, or for a period."""
+
+    LEAD = "lead"
+    PERMANENT = "permanent"
+    TEMPORARY = "temporary"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.LEAD: (_l("Lead think tank"), _l("The institution its member state appointed to lead; one per state.")),
+            cls.PERMANENT: (_l("Permanent"), _l("Takes part without an end date.")),
+            cls.TEMPORARY: (_l("Temporary"), _l("Takes part until an end date, then becomes read-only.")),
+        }
+
+
+class MembershipRole(LabelledEnum):
+    """A person's role inside one think tank."""
+
+    MANAGER = "manager"
+    EXPERT = "expert"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.MANAGER: (_l("Manager"), _l("Invites and manages the institution's experts.")),
+            cls.EXPERT: (_l("Expert"), _l("Writes proposals on behalf of the institution.")),
+        }
+
+
+class ProfileVisibility(LabelledEnum):
+    """Who may see an expert's profile."""
+
+    PUBLIC = "public"
+    SIGNED_IN = "signed_in"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.PUBLIC: (_l("Everyone"), _l("Listed in the public directory and on your think tank's page.")),
+            cls.SIGNED_IN: (_l("Signed-in users only"), _l("Hidden from anonymous visitors and search engines.")),
+        }
+
+
+class DelegationRole(LabelledEnum):
+    """A council member's seat in their member state's delegation."""
+
+    HEAD = "head"
+    ALTERNATE = "alternate"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.HEAD: (_l("Head of delegation"), _l("Speaks for the member state; one per delegation.")),
+            cls.ALTERNATE: (_l("Alternate"), _l("May act for the delegation.")),
+        }

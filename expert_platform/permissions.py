@@ -18,12 +18,77 @@ def is_signed_in(user) -> bool:
 
 def can_manage_users(user) -> bool:
     """The secretariat manages accounts, roles and deactivation."""
-    return is_signed_in(user) and user.has_role(Role.ADMIN)
+    return is_secretariat(user)
 
 
 def can_edit_own_account(user) -> bool:
     """Every signed-in user edits their own profile and password."""
     return is_signed_in(user)
+
+
+def is_secretariat(user) -> bool:
+    """The secretariat (admin role)."""
+    return is_signed_in(user) and user.has_role(Role.ADMIN)
+
+
+def can_edit_reference_data(user) -> bool:
+    """The secretariat edits member states, observers and observer organisations."""
+    return is_secretariat(user)
+
+
+def can_review_applications(user) -> bool:
+    """The secretariat approves or rejects think-tank applications."""
+    return is_secretariat(user)
+
+
+def can_view_think_tank(user, think_tank) -> bool:
+    """Approved think tanks are public; an application is seen by the secretariat and its applicant."""
+    if think_tank.is_approved or is_secretariat(user):
+        return True
+    return is_signed_in(user) and think_tank.applicant_id == user.id
+
+
+def is_manager_of(user, think_tank) -> bool:
+    """An active manager membership of this think tank."""
+    if not is_signed_in(user):
+        return False
+    return any(m.user_id == user.id and m.is_manager for m in think_tank.memberships)
+
+
+def can_manage_think_tank(user, think_tank, today) -> bool:
+    """Its active managers manage an approved think tank's people until its participation ends."""
+    return think_tank.is_approved and not think_tank.is_read_only_on(today) and is_manager_of(user, think_tank)
+
+
+def can_view_think_tank_members(user, think_tank) -> bool:
+    """Managers (also of a read-only think tank) and the secretariat see members and invitations."""
+    return is_secretariat(user) or is_manager_of(user, think_tank)
+
+
+def can_edit_profile(user, profile) -> bool:
+    """Only the expert edits their own profile."""
+    return is_signed_in(user) and profile.user_id == user.id
+
+
+def can_view_profile(user, profile) -> bool:
+    """Public profiles are seen by everyone, the others by signed-in users; never a deactivated account's."""
+    from .enums import ProfileVisibility
+
+    if is_signed_in(user) and (profile.user_id == user.id or is_secretariat(user)):
+        return True
+    if not profile.user.is_active:
+        return False
+    return profile.visibility == ProfileVisibility.PUBLIC or is_signed_in(user)
+
+
+def can_manage_council(user) -> bool:
+    """The secretariat appoints and removes council members."""
+    return is_secretariat(user)
+
+
+def can_view_secretariat_pages(user) -> bool:
+    """The secretariat's dashboard and audit trail."""
+    return is_secretariat(user)
 
 
 def require(allowed: bool) -> None:
@@ -33,9 +98,9 @@ def require(allowed: bool) -> None:
 
 
 PREDICATES = {
-    "is_signed_in": is_signed_in,
-    "can_manage_users": can_manage_users,
-    "can_edit_own_account": can_edit_own_account,
+    name: value
+    for name, value in dict(globals()).items()
+    if callable(value) and (name.startswith("can_") or name.startswith("is_"))
 }
 
 

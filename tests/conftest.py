@@ -187,6 +187,51 @@ def make_user(app):
     return factory
 
 
+@pytest.fixture
+def states(app):
+    """The shipped reference data, loaded; a dict from ISO code (or organisation name) to MemberState."""
+    from expert_platform.reference.models import MemberState
+    from expert_platform.reference.services import load_reference_data
+
+    load_reference_data()
+    _db.session.commit()
+    return {state.code or state.name: state for state in _db.session.scalars(_db.select(MemberState))}
+
+
+@pytest.fixture
+def make_think_tank(app, states, make_user):
+    """An approved think tank with the given managers and experts as active members.
+
+    Builds rows directly: the think-tank services replace this once they exist.
+    """
+    from expert_platform.enums import MembershipRole, Participation, ThinkTankStatus
+    from expert_platform.thinktanks.models import Membership, ThinkTank
+
+    counter = {"n": 0}
+
+    def factory(*, name=None, state="KZ", participation=Participation.PERMANENT, ends_on=None,
+                managers=(), experts=(), status=ThinkTankStatus.APPROVED):
+        counter["n"] += 1
+        tank = ThinkTank(
+            name=name or f"Institute {counter['n']}",
+            member_state=states[state],
+            contact_name="Contact Person",
+            contact_email=f"contact{counter['n']}@example.org",
+            status=status,
+            participation=participation,
+            participation_ends_on=ends_on,
+        )
+        _db.session.add(tank)
+        for user in managers:
+            _db.session.add(Membership(think_tank=tank, user=user, role=MembershipRole.MANAGER))
+        for user in experts:
+            _db.session.add(Membership(think_tank=tank, user=user, role=MembershipRole.EXPERT))
+        _db.session.commit()
+        return tank
+
+    return factory
+
+
 def csrf_token_from(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "page has no CSRF token"

@@ -7,10 +7,10 @@ import secrets
 from datetime import datetime
 
 from flask_login import AnonymousUserMixin, UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, utcnow
+from ..database import UTCDateTime, enum_column, utcnow
 from ..enums import AccountTokenPurpose, Role
 from ..extensions import db
 
@@ -20,18 +20,6 @@ DISPLAY_NAME_MAX_LENGTH = 120
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(24)
-
-
-def enum_column(enum_class, length: int = 32) -> Enum:
-    """A portable enum column: stored as its value in a VARCHAR with a CHECK constraint."""
-    return Enum(
-        enum_class,
-        native_enum=False,
-        create_constraint=True,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
 
 
 class User(UserMixin, db.Model):

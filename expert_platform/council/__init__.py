@@ -1,0 +1,1 @@
+"""The expert council: one delegation per member state, a head and alternates in each."""

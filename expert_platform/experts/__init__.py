@@ -1,0 +1,1 @@
+"""Expert profiles and the expert directory."""

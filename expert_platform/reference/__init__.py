@@ -1,0 +1,1 @@
+"""Reference data: member states, observer states and observer organisations."""

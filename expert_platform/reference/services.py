@@ -1,0 +1,100 @@
+"""Reference data services: loading the shipped membership list, and the secretariat's edits."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from .. import permissions
+from ..audit import services as audit
+from ..enums import StateKind
+from ..errors import NotAllowed, ValidationFailed
+from ..extensions import db
+from .models import STATE_NAME_MAX_LENGTH, MemberState
+
+
+def shipped_membership() -> dict:
+    """The default membership list shipped in ``expert_platform/data/cica-membership.json``."""
+    text = resources.files("expert_platform").joinpath("data/cica-membership.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def load_reference_data() -> int:
+    """Add every shipped state or organisation that is missing (matched by code, else by name).
+
+    Idempotent: entries already present, including ones the secretariat renamed, are left alone.
+    Returns how many were added.
+    """
+    data = shipped_membership()
+    entries = [(code, name, StateKind.MEMBER_STATE) for code, name in data["member_states"]]
+    entries += [(code, name, StateKind.OBSERVER_STATE) for code, name in data["observer_states"]]
+    entries += [(None, name, StateKind.OBSERVER_ORGANISATION) for name in data["observer_organisations"]]
+    existing = db.session.scalars(select(MemberState)).all()
+    codes = {state.code for state in existing if state.code}
+    names = {state.name.lower() for state in existing}
+    added = 0
+    for code, name, kind in entries:
+        if (code and code in codes) or (not code and name.lower() in names):
+            continue
+        db.session.add(MemberState(code=code, name=name, kind=kind))
+        added += 1
+    db.session.flush()
+    return added
+
+
+def member_states() -> list[MemberState]:
+    """The member states proper (not observers), by name: those that appoint think tanks and delegations."""
+    return list(
+        db.session.scalars(
+            select(MemberState).where(MemberState.kind == StateKind.MEMBER_STATE).order_by(MemberState.name)
+        )
+    )
+
+
+def all_states() -> list[MemberState]:
+    return list(db.session.scalars(select(MemberState).order_by(MemberState.kind, MemberState.name)))
+
+
+def _clean(code: str | None, name: str, *, ignore_id: int | None = None) -> tuple[str | None, str]:
+    cleaned_name = " ".join((name or "").split())
+    if not cleaned_name:
+        raise ValidationFailed("name", _("Enter the name."))
+    if len(cleaned_name) > STATE_NAME_MAX_LENGTH:
+        raise ValidationFailed("name", _("Use at most %(count)d characters.", count=STATE_NAME_MAX_LENGTH))
+    cleaned_code = (code or "").strip().upper() or None
+    if cleaned_code is not None and (len(cleaned_code) != 2 or not cleaned_code.isascii() or not cleaned_code.isalpha()):
+        raise ValidationFailed("code", _("An ISO 3166-1 alpha-2 code is two letters, such as KZ."))
+    others = select(MemberState.id).where(MemberState.id != ignore_id) if ignore_id else select(MemberState.id)
+    if db.session.scalar(others.where(func.lower(MemberState.name) == cleaned_name.lower())) is not None:
+        raise ValidationFailed("name", _("An entry with this name exists already."))
+    if cleaned_code and db.session.scalar(others.where(MemberState.code == cleaned_code)) is not None:
+        raise ValidationFailed("code", _("Another entry has this code."))
+    return cleaned_code, cleaned_name
+
+
+def add_state(*, actor, code: str | None, name: str, kind: StateKind) -> MemberState:
+    """Add a state or organisation (for example a state that joins later). Secretariat only."""
+    if not permissions.can_edit_reference_data(actor):
+        raise NotAllowed(_("Only the secretariat can edit the membership."))
+    cleaned_code, cleaned_name = _clean(code, name)
+    state = MemberState(code=cleaned_code, name=cleaned_name, kind=kind)
+    db.session.add(state)
+    db.session.flush()
+    audit.record(actor=actor, action="reference.state_added", object_id=state.id,
+                 summary=f"{state.name} added as {kind.value}", details={"code": state.code, "kind": kind.value})
+    return state
+
+
+def update_state(*, actor, state: MemberState, code: str | None, name: str, kind: StateKind) -> None:
+    """Rename, recode or reclassify an entry (an observer that becomes a member). Secretariat only."""
+    if not permissions.can_edit_reference_data(actor):
+        raise NotAllowed(_("Only the secretariat can edit the membership."))
+    cleaned_code, cleaned_name = _clean(code, name, ignore_id=state.id)
+    before = {"code": state.code, "name": state.name, "kind": state.kind.value}
+    state.code, state.name, state.kind = cleaned_code, cleaned_name, kind
+    db.session.flush()
+    audit.record(actor=actor, action="reference.state_updated", object_id=state.id, summary=f"{state.name} updated",
+                 details={"before": before, "after": {"code": state.code, "name": state.name, "kind": kind.value}})

@@ -1,0 +1,1 @@
+"""The secretariat's own pages: dashboard, audit trail, membership reference data."""

@@ -1,0 +1,1 @@
+"""Think tanks: registration and approval, memberships of experts and managers, invitations."""
