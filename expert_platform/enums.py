@@ -91,7 +91,10 @@ class StateKind(LabelledEnum):
         return {
             cls.MEMBER_STATE: (_l("Member state"), _l("A member of the organisation.")),
             cls.OBSERVER_STATE: (_l("Observer state"), _l("A state with observer status.")),
-            cls.OBSERVER_ORGANISATION: (_l("Observer organisation"), _l("An international organisation with observer status.")),
+            cls.OBSERVER_ORGANISATION: (
+                _l("Observer organisation"),
+                _l("An international organisation with observer status."),
+            ),
         }
 
 
