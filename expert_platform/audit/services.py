@@ -16,6 +16,7 @@ ACTIONS = {
     "invitation.resent": "invitation",
     "invitation.revoked": "invitation",
     "invitation.accepted": "invitation",
+    "membership.added": "membership",
     "membership.deactivated": "membership",
     "membership.reactivated": "membership",
     "membership.role_changed": "membership",
