@@ -8,21 +8,13 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from . import demo
 from .accounts import services as account_services
 from .accounts.models import User
 from .enums import Role
 from .errors import DomainError
 from .extensions import db
 from .reference import services as reference_services
-
-#: Demo accounts for `make run`. Development only: `seed-demo` refuses to run in production.
-DEMO_ACCOUNTS = (
-    ("secretariat@demo.example", "Amina Secretariat", "Saffron-Harbour-Lantern-26", {Role.ADMIN}),
-    ("manager@demo.example", "Timur Manager", "Copper-Meadow-Violet-26", {Role.THINKTANK_MANAGER, Role.EXPERT}),
-    ("expert@demo.example", "Li Wei Expert", "Granite-Orchard-Willow-26", {Role.EXPERT}),
-    ("council@demo.example", "Sara Council", "Amber-Kettle-Cascade-26", {Role.COUNCIL_MEMBER}),
-    ("researcher@demo.example", "Olga Researcher", "Silver-Thistle-Beacon-26", {Role.RESEARCHER}),
-)
 
 
 def _fail(message: str) -> None:
@@ -55,28 +47,32 @@ def create_admin(email: str, display_name: str, password_stdin: bool) -> None:
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def seed_demo(if_empty: bool) -> None:
-    """Create a demo account for every role (idempotent; refused in production)."""
+    """Create demo accounts for every role, think tanks, experts and a council (idempotent; refused
+    in production)."""
     if not current_app.config.get("ALLOW_DEMO_DATA"):
         _fail("seed-demo is refused in production: it creates accounts with published passwords.")
         return
     if if_empty and (db.session.scalar(select(func.count(User.id))) or 0) > 0:
         click.echo("The database already has users: demo data not loaded.")
         return
+    created: list[str] = []
+
+    def report(email: str, password: str, roles) -> None:
+        created.append(email)
+        click.echo(f"  {email:32} {password:28} {', '.join(sorted(role.value for role in roles))}")
+
     click.echo("Demo accounts (development only):")
-    for email, name, password, roles in DEMO_ACCOUNTS:
-        if account_services.find_user_by_email(email) is not None:
-            click.echo(f"  {email:28} already present (password unchanged)")
-            continue
-        try:
-            account_services.create_user(
-                email=email, display_name=name, password=password, roles=roles, is_email_confirmed=True
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _fail(f"{email}: {error.message}")
-            return
-        click.echo(f"  {email:28} {password:28} {', '.join(sorted(role.value for role in roles))}")
+    try:
+        demo.seed(report)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error.message)
+        return
     db.session.commit()
+    for email, *_ in demo.DEMO_ACCOUNTS:
+        if email not in created:
+            click.echo(f"  {email:32} already present (password unchanged)")
+    click.echo("Demo think tanks, experts and council delegations are in place.")
 
 
 @click.command("seed-reference")

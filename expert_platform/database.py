@@ -104,3 +104,13 @@ def enum_column(enum_class, length: int = 32) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+#: The escape character used with every pattern from ``contains_pattern`` (pass it as ``escape=``).
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its ``%`` and ``_`` taken literally (use LIKE_ESCAPE)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -65,9 +65,21 @@ def can_view_think_tank_members(user, think_tank) -> bool:
     return is_secretariat(user) or is_manager_of(user, think_tank)
 
 
+def can_accept_invitation(user, invitation) -> bool:
+    """Only the signed-in account with the invited email address accepts an invitation."""
+    return is_signed_in(user) and user.email == invitation.email
+
+
 def can_edit_profile(user, profile) -> bool:
     """Only the expert edits their own profile."""
     return is_signed_in(user) and profile.user_id == user.id
+
+
+def can_have_profile(user, memberships) -> bool:
+    """Experts, and people with an active membership in a think tank (among ``memberships``), have a profile."""
+    if not is_signed_in(user):
+        return False
+    return user.has_role(Role.EXPERT) or any(m.user_id == user.id and m.is_active for m in memberships)
 
 
 def can_view_profile(user, profile) -> bool:

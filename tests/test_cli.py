@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from expert_platform import demo
 from expert_platform.accounts.models import User
-from expert_platform.cli import DEMO_ACCOUNTS
-from expert_platform.enums import Role
+from expert_platform.demo import DEMO_ACCOUNTS
+from expert_platform.enums import Dimension, Role
 from tests.conftest import sign_in
 
 GOOD_PASSWORD = "plum tractor violet harbour"
@@ -18,6 +19,12 @@ def run(app):
     """Run a `flask` command against the test app; returns click's Result."""
     runner = app.test_cli_runner()
     return lambda *args, input=None: runner.invoke(args=list(args), input=input)
+
+
+#: Every demo person: the README's accounts, the experts and the council members.
+DEMO_PEOPLE = {email for email, *_ in DEMO_ACCOUNTS} | {expert.email for expert in demo.EXPERTS} | {
+    email for email, *_ in demo.COUNCIL
+}
 
 
 def user_count(db) -> int:
@@ -141,7 +148,7 @@ def test_seed_demo_creates_one_confirmed_account_per_demo_entry(run, db):
     for email, name, _password, roles in DEMO_ACCOUNTS:
         user = stored_user(db, email)
         assert (user.display_name, user.roles, user.is_email_confirmed) == (name, roles, True)
-    assert user_count(db) == len(DEMO_ACCOUNTS)
+    assert user_count(db) == len(DEMO_PEOPLE)
 
 
 def test_seed_demo_gives_every_role_to_some_demo_account(run, db):
@@ -183,7 +190,7 @@ def test_seed_demo_a_second_time_creates_nothing(run, db):
     assert demo_lines(result.stdout) == {
         email: ["already", "present", "(password", "unchanged)"] for email, *_ in DEMO_ACCOUNTS
     }
-    assert user_count(db) == len(DEMO_ACCOUNTS)
+    assert user_count(db) == len(DEMO_PEOPLE)
 
 
 def test_seed_demo_if_empty_does_nothing_when_users_exist(run, db, make_user):
@@ -200,7 +207,7 @@ def test_seed_demo_if_empty_seeds_an_empty_database(run, db):
     result = run("seed-demo", "--if-empty")
 
     assert result.exit_code == 0, result.output
-    assert user_count(db) == len(DEMO_ACCOUNTS)
+    assert user_count(db) == len(DEMO_PEOPLE)
 
 
 def test_seed_demo_is_refused_in_production(app, run, db):
@@ -212,3 +219,48 @@ def test_seed_demo_is_refused_in_production(app, run, db):
     assert result.stderr == "Error: seed-demo is refused in production: it creates accounts with published passwords.\n"
     assert result.stdout == ""
     assert user_count(db) == 0
+
+
+def test_seed_demo_builds_think_tanks_experts_and_a_council(run, db, client):
+    from expert_platform.council.models import DelegationSeat
+    from expert_platform.enums import DelegationRole, Participation, ThinkTankStatus
+    from expert_platform.experts.models import ExpertProfile
+    from expert_platform.thinktanks.models import Membership, ThinkTank
+
+    assert run("seed-demo").exit_code == 0
+
+    tanks = db.session.scalars(select(ThinkTank)).all()
+    assert sorted((t.member_state.code, t.participation, t.status) for t in tanks) == [
+        ("CN", Participation.LEAD, ThinkTankStatus.APPROVED),
+        ("KZ", Participation.LEAD, ThinkTankStatus.APPROVED),
+        ("RU", Participation.LEAD, ThinkTankStatus.APPROVED),
+        ("TH", Participation.TEMPORARY, ThinkTankStatus.APPROVED),
+        ("TR", Participation.PERMANENT, ThinkTankStatus.APPROVED),
+    ]
+    profiles = db.session.scalars(select(ExpertProfile)).all()
+    assert len(profiles) == len(demo.EXPERTS)
+    assert {d.dimension for p in profiles for d in p.dimensions} == set(Dimension)
+    assert {lang.language for p in profiles for lang in p.languages} >= {"en", "ru", "zh", "kk", "tr", "th", "id"}
+    active = db.session.scalar(select(func.count(Membership.id)).where(Membership.is_active.is_(True)))
+    assert active == len(demo.EXPERTS)
+    heads = db.session.scalars(
+        select(DelegationSeat).where(DelegationSeat.role == DelegationRole.HEAD, DelegationSeat.removed_at.is_(None))
+    ).all()
+    assert len(heads) == 6
+    council_page = client.get("/council").get_data(as_text=True)
+    assert "Sara Council" in council_page and "Priya Sharma" in council_page
+    directory = client.get("/experts").get_data(as_text=True)
+    assert "Zhang Min" in directory and "Aigerim Sadykova" not in directory  # hers is for signed-in users
+
+
+def test_seed_demo_twice_adds_no_think_tank_membership_or_seat(run, db):
+    from expert_platform.council.models import DelegationSeat
+    from expert_platform.thinktanks.models import Membership, ThinkTank
+
+    def counts():
+        return [db.session.scalar(select(func.count(model.id))) for model in (ThinkTank, Membership, DelegationSeat)]
+
+    assert run("seed-demo").exit_code == 0
+    first = counts()
+    assert run("seed-demo").exit_code == 0
+    assert counts() == first

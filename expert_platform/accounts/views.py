@@ -6,13 +6,15 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager
 
-from ..database import mark_request_as_writing
+from ..database import LIKE_ESCAPE, contains_pattern, mark_request_as_writing
 from ..enums import Role
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..permissions import can_manage_users, require
 from ..security import safe_next_url
+from ..thinktanks.models import Membership, ThinkTank
 from ..web import client_address, flash_success, show_error
 from . import services
 from .forms import (
@@ -206,7 +208,14 @@ def account():
             db.session.commit()
             flash_success(_("Your profile is saved."))
             return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", form=form)
+    memberships = db.session.scalars(
+        select(Membership)
+        .join(Membership.think_tank)
+        .where(Membership.user_id == current_user.id, Membership.is_active.is_(True))
+        .options(contains_eager(Membership.think_tank))
+        .order_by(ThinkTank.name)
+    ).all()
+    return render_template("accounts/account.html", form=form, memberships=memberships)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -237,9 +246,9 @@ def admin_users():
     search = UserSearchForm(request.args)
     statement = select(User).order_by(User.display_name, User.id)
     if search.validate() and search.q.data:
-        pattern = f"%{_escape_like(search.q.data.strip().lower())}%"
+        pattern = contains_pattern(search.q.data.strip().lower())
         statement = statement.where(
-            or_(User.email.like(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
+            or_(User.email.like(pattern, escape=LIKE_ESCAPE), User.display_name.ilike(pattern, escape=LIKE_ESCAPE))
         )
     if search.role.data in {role.value for role in Role}:
         statement = statement.where(User.role_grants.any(UserRole.role == Role(search.role.data)))
@@ -267,7 +276,3 @@ def admin_user(user_id: int):
             flash_success(_("The account of %(name)s is saved.", name=user.display_name))
             return redirect(url_for("accounts.admin_user", user_id=user.id))
     return render_template("accounts/admin_user.html", user=user, form=form)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -65,7 +65,7 @@ def _clean(code: str | None, name: str, *, ignore_id: int | None = None) -> tupl
     if len(cleaned_name) > STATE_NAME_MAX_LENGTH:
         raise ValidationFailed("name", _("Use at most %(count)d characters.", count=STATE_NAME_MAX_LENGTH))
     cleaned_code = (code or "").strip().upper() or None
-    is_two_letters = cleaned_code is not None and len(cleaned_code) == 2 and cleaned_code.isascii() and cleaned_code.isalpha()
+    is_two_letters = bool(cleaned_code) and len(cleaned_code) == 2 and cleaned_code.isascii() and cleaned_code.isalpha()
     if cleaned_code is not None and not is_two_letters:
         raise ValidationFailed("code", _("An ISO 3166-1 alpha-2 code is two letters, such as KZ."))
     others = select(MemberState.id).where(MemberState.id != ignore_id) if ignore_id else select(MemberState.id)

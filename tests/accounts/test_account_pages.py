@@ -232,3 +232,26 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, path, login_address):
 
     assert response.status_code == 302
     assert response.headers["Location"] == login_address
+
+
+def test_the_account_page_leads_experts_to_their_profile_and_think_tanks(client, make_user, login, make_think_tank):
+    manager = make_user(email="manager@example.org", roles=(Role.EXPERT,))
+    expert = make_user(email="expert@example.org", roles=(Role.EXPERT,))
+    tank = make_think_tank(name="Steppe Institute", managers=[manager], experts=[expert])
+
+    login(expert)
+    page = client.get("/account").get_data(as_text=True)
+    assert "Edit your expert profile" in page
+    assert f'href="/thinktanks/{tank.id}">Steppe Institute</a>' in page
+    assert f"/thinktanks/{tank.id}/members" not in page
+
+    client.post("/logout", data={"csrf_token": fetch_csrf_token(client, "/account")})
+    login(manager)
+    assert f'href="/thinktanks/{tank.id}/members"' in client.get("/account").get_data(as_text=True)
+
+
+def test_a_researcher_has_no_expert_section(client, make_user, login):
+    login(make_user(roles=(Role.RESEARCHER,)))
+    page = client.get("/account").get_data(as_text=True)
+    assert "Your work" not in page
+    assert "/account/profile" not in page

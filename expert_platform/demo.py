@@ -1,0 +1,193 @@
+"""Demo data for `make run` and `flask seed-demo`: accounts for every role, think tanks in several
+member states, experts with varied expertise and languages, and a council of six delegations.
+
+Everything is created through the services, as a person using the platform would create it, so
+demo data always satisfies the same rules as real data. Development only (refused in production).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from .accounts import services as account_services
+from .council import services as council_services
+from .enums import DelegationRole, Dimension, MembershipRole, Participation, ProfileVisibility, Role
+from .experts import services as expert_services
+from .extensions import db
+from .reference.models import MemberState
+from .reference.services import load_reference_data
+from .thinktanks import services as thinktank_services
+from .thinktanks.models import ThinkTank
+
+#: The accounts the README lists, one per role.
+DEMO_ACCOUNTS = (
+    ("secretariat@demo.example", "Amina Secretariat", "Saffron-Harbour-Lantern-26", {Role.ADMIN}),
+    ("manager@demo.example", "Timur Manager", "Copper-Meadow-Violet-26", {Role.THINKTANK_MANAGER, Role.EXPERT}),
+    ("expert@demo.example", "Li Wei Expert", "Granite-Orchard-Willow-26", {Role.EXPERT}),
+    ("council@demo.example", "Sara Council", "Amber-Kettle-Cascade-26", {Role.COUNCIL_MEMBER}),
+    ("researcher@demo.example", "Olga Researcher", "Silver-Thistle-Beacon-26", {Role.RESEARCHER}),
+)
+#: Every other demo person signs in with this password.
+COLLEAGUE_PASSWORD = "Demo-Colleague-Harbour-26"
+
+
+@dataclass(frozen=True)
+class DemoThinkTank:
+    name: str
+    state: str
+    participation: Participation
+    manager: str
+    description: str
+
+
+THINK_TANKS = (
+    DemoThinkTank("Steppe Institute for Strategic Studies", "KZ", Participation.LEAD, "manager@demo.example",
+                  "Research on regional security, connectivity and **confidence-building** in Central Asia."),
+    DemoThinkTank("Centre for Asian Security Dialogue", "CN", Participation.LEAD, "zhang.min@demo.example",
+                  "Dialogue between the region's militaries and foreign ministries."),
+    DemoThinkTank("Volga Forum for International Affairs", "RU", Participation.LEAD, "ivan.petrov@demo.example",
+                  "Arms control, transparency measures and the fight against new threats."),
+    DemoThinkTank("Bosphorus Policy Centre", "TR", Participation.PERMANENT, "mehmet.yilmaz@demo.example",
+                  "Energy, trade corridors and disaster risk in the wider region."),
+    DemoThinkTank("Mekong Water Research Institute", "TH", Participation.TEMPORARY, "somchai.wong@demo.example",
+                  "Shared rivers, water diplomacy and climate adaptation."),
+)
+
+
+@dataclass(frozen=True)
+class DemoExpert:
+    email: str
+    name: str
+    think_tank: str
+    role: MembershipRole
+    title: str
+    dimensions: tuple[Dimension, ...]
+    keywords: tuple[str, ...]
+    languages: tuple[str, ...]
+    country: str
+    visibility: ProfileVisibility
+    orcid: str | None = None
+
+
+EXPERTS = (
+    DemoExpert("expert@demo.example", "Li Wei Expert", "KZ", MembershipRole.EXPERT, "Senior research fellow",
+               (Dimension.ECONOMIC, Dimension.NEW_CHALLENGES), ("connectivity", "transport corridors"),
+               ("en", "zh", "ru"), "KZ", ProfileVisibility.PUBLIC, "0000-0002-1825-0097"),
+    DemoExpert("manager@demo.example", "Timur Manager", "KZ", MembershipRole.MANAGER, "Director of programmes",
+               (Dimension.MILITARY_POLITICAL,), ("arms control", "transparency"), ("kk", "ru", "en"), "KZ",
+               ProfileVisibility.PUBLIC),
+    DemoExpert("aigerim.sadykova@demo.example", "Aigerim Sadykova", "KZ", MembershipRole.EXPERT, "Research fellow",
+               (Dimension.ENVIRONMENTAL, Dimension.HUMAN), ("water", "aral sea", "education"), ("kk", "ru"), "KZ",
+               ProfileVisibility.SIGNED_IN),
+    DemoExpert("zhang.min@demo.example", "Zhang Min", "CN", MembershipRole.MANAGER, "Professor of international law",
+               (Dimension.MILITARY_POLITICAL, Dimension.NEW_CHALLENGES), ("cyber security", "maritime"),
+               ("zh", "en"), "CN", ProfileVisibility.PUBLIC, "0000-0001-5109-3700"),
+    DemoExpert("ivan.petrov@demo.example", "Ivan Petrov", "RU", MembershipRole.MANAGER, "Head of department",
+               (Dimension.MILITARY_POLITICAL,), ("military transparency", "arms control"), ("ru", "en"), "RU",
+               ProfileVisibility.PUBLIC),
+    DemoExpert("elena.smirnova@demo.example", "Elena Smirnova", "RU", MembershipRole.EXPERT, "Analyst",
+               (Dimension.NEW_CHALLENGES,), ("drug trafficking", "terrorism"), ("ru",), "RU",
+               ProfileVisibility.SIGNED_IN),
+    DemoExpert("mehmet.yilmaz@demo.example", "Mehmet Yilmaz", "TR", MembershipRole.MANAGER, "Energy economist",
+               (Dimension.ECONOMIC,), ("energy", "trade"), ("tr", "en"), "TR", ProfileVisibility.PUBLIC),
+    DemoExpert("somchai.wong@demo.example", "Somchai Wong", "TH", MembershipRole.MANAGER, "Hydrologist",
+               (Dimension.ENVIRONMENTAL,), ("water diplomacy", "mekong", "disaster risk"), ("th", "en"), "TH",
+               ProfileVisibility.PUBLIC, "0000-0002-1694-233X"),
+    DemoExpert("siti.rahma@demo.example", "Siti Rahma", "TH", MembershipRole.EXPERT, "Climate adaptation researcher",
+               (Dimension.ENVIRONMENTAL, Dimension.HUMAN), ("climate adaptation", "public health"), ("id", "en"),
+               "ID", ProfileVisibility.PUBLIC),
+)
+
+#: (email, name, member state, role): six delegations, each with a head, two with an alternate.
+COUNCIL = (
+    ("council@demo.example", "Sara Council", "KZ", DelegationRole.HEAD),
+    ("nurlan.akhmetov@demo.example", "Nurlan Akhmetov", "KZ", DelegationRole.ALTERNATE),
+    ("wang.fang@demo.example", "Wang Fang", "CN", DelegationRole.HEAD),
+    ("sergey.volkov@demo.example", "Sergey Volkov", "RU", DelegationRole.HEAD),
+    ("anna.kuznetsova@demo.example", "Anna Kuznetsova", "RU", DelegationRole.ALTERNATE),
+    ("ayse.demir@demo.example", "Ayse Demir", "TR", DelegationRole.HEAD),
+    ("priya.sharma@demo.example", "Priya Sharma", "IN", DelegationRole.HEAD),
+    ("kanya.srisuk@demo.example", "Kanya Srisuk", "TH", DelegationRole.HEAD),
+)
+
+
+def _account(email: str, name: str, password: str, roles: set[Role], report) -> object:
+    user = account_services.find_user_by_email(email)
+    if user is None:
+        user = account_services.create_user(
+            email=email, display_name=name, password=password, roles=roles, is_email_confirmed=True
+        )
+        report(email, password, roles)
+    return user
+
+
+def seed(report) -> None:
+    """Create whatever demo data is missing (idempotent). ``report(email, password, roles)`` is
+    called for each account created. Raises DomainError when a service refuses something."""
+    load_reference_data()
+    states = {state.code: state for state in db.session.scalars(select(MemberState)) if state.code}
+    for email, name, password, roles in DEMO_ACCOUNTS:
+        _account(email, name, password, roles, report)
+    secretariat = account_services.find_user_by_email(DEMO_ACCOUNTS[0][0])
+
+    people = {}
+    for expert in EXPERTS:
+        people[expert.email] = _account(expert.email, expert.name, COLLEAGUE_PASSWORD, {Role.EXPERT}, report)
+
+    think_tanks = {}
+    for demo in THINK_TANKS:
+        think_tanks[demo.state] = _think_tank(demo, states[demo.state], secretariat)
+
+    for expert in EXPERTS:
+        user = people[expert.email]
+        think_tank = think_tanks[expert.think_tank]
+        thinktank_services.add_member(actor=secretariat, think_tank=think_tank, user=user, role=expert.role)
+        profile = expert_services.ensure_profile(user)
+        if not profile.biography:
+            expert_services.update_profile(
+                actor=user,
+                profile=profile,
+                title=expert.title,
+                affiliations=think_tank.name,
+                biography=f"{expert.name} works at the {think_tank.name} on "
+                f"{', '.join(expert.keywords)}.\n\n## Selected work\n\n- Policy briefs for the council\n",
+                dimensions=[dimension.value for dimension in expert.dimensions],
+                keywords=list(expert.keywords),
+                languages=list(expert.languages),
+                country_id=states[expert.country].id,
+                orcid=expert.orcid,
+                publication_links=[],
+                visibility=expert.visibility.value,
+            )
+
+    for email, name, state, role in COUNCIL:
+        member = _account(email, name, COLLEAGUE_PASSWORD, {Role.COUNCIL_MEMBER}, report)
+        if council_services.current_seat_of(member) is None:
+            council_services.appoint(actor=secretariat, user=member, member_state=states[state], role=role)
+    db.session.flush()
+
+
+def _think_tank(demo: DemoThinkTank, state: MemberState, secretariat) -> ThinkTank:
+    existing = db.session.scalar(select(ThinkTank).where(ThinkTank.name == demo.name))
+    if existing is not None:
+        return existing
+    ends_on = date.today() + timedelta(days=365) if demo.participation == Participation.TEMPORARY else None
+    manager = account_services.find_user_by_email(demo.manager)
+    think_tank = thinktank_services.apply(
+        actor=manager,
+        name=demo.name,
+        member_state_id=state.id,
+        website=None,
+        description=demo.description,
+        contact_name=manager.display_name,
+        contact_email=manager.email,
+        participation=demo.participation.value,
+        ends_on=ends_on,
+    )
+    thinktank_services.approve(
+        actor=secretariat, think_tank=think_tank, participation=demo.participation.value, ends_on=ends_on
+    )
+    return think_tank
