@@ -24,3 +24,7 @@ def client_address() -> str:
 
 def flash_success(message: str) -> None:
     flash(message, "success")
+
+
+def flash_error(message: str) -> None:
+    flash(message, "error")

@@ -8,7 +8,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Search
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..enums import Role
-from ..widgets import MultiCheckboxField, enum_choices
+from ..forms import MultiCheckboxField, enum_choices
 from .models import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
 from .passwords import PASSWORD_MAX_LENGTH
 
@@ -82,9 +82,6 @@ class ProfileForm(FlaskForm):
         render_kw={"autocomplete": "name"},
     )
 
-
-class ActionForm(FlaskForm):
-    """A form with no fields: a button that POSTs with a CSRF token (sign out, and so on)."""
 
 
 class UserAdminForm(FlaskForm):

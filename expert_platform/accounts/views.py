@@ -12,13 +12,13 @@ from ..database import LIKE_ESCAPE, contains_pattern, mark_request_as_writing
 from ..enums import Role
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..forms import ActionForm
 from ..permissions import can_manage_users, require
 from ..security import safe_next_url
 from ..thinktanks.models import Membership, ThinkTank
 from ..web import client_address, flash_success, show_error
 from . import services
 from .forms import (
-    ActionForm,
     ChangePasswordForm,
     EmailOnlyForm,
     LoginForm,

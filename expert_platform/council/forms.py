@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..accounts.models import EMAIL_MAX_LENGTH
 from ..enums import DelegationRole
-from ..widgets import enum_choices
+from ..forms import enum_choices
 
 
 class AppointForm(FlaskForm):

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.forms import ActionForm
 from ..accounts.services import find_user_by_email
 from ..enums import DelegationRole
 from ..errors import DomainError
 from ..extensions import db
+from ..forms import ActionForm
 from ..permissions import can_manage_council, require
 from ..reference.models import MemberState
 from ..reference.services import member_states
-from ..web import flash_success, show_error
+from ..web import flash_error, flash_success, show_error
 from . import services
 from .forms import AppointForm
 from .models import DelegationSeat
@@ -88,7 +88,7 @@ def _change_seat(seat_id: int, change, success_message):
         change(actor=current_user._get_current_object(), seat=seat)
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash_error(error.message)
     else:
         db.session.commit()
         flash_success(success_message(name))

@@ -9,7 +9,7 @@ from wtforms import RadioField, SearchField, SelectField, SelectMultipleField, S
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..enums import Dimension, ProfileVisibility
-from ..widgets import MultiCheckboxField, enum_choices
+from ..forms import MultiCheckboxField, enum_choices
 from .languages import language_choices
 from .models import (
     AFFILIATIONS_MAX_LENGTH,

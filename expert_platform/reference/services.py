@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from importlib import resources
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import permissions
 from ..audit import services as audit
@@ -76,14 +78,25 @@ def _clean(code: str | None, name: str, *, ignore_id: int | None = None) -> tupl
     return cleaned_code, cleaned_name
 
 
+@contextmanager
+def _unique_or_refused():
+    """Flush inside a savepoint; a name or code that another request took meanwhile is a form error."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except IntegrityError as error:
+        raise ValidationFailed("name", _("An entry with this name or code exists already.")) from error
+
+
 def add_state(*, actor, code: str | None, name: str, kind: StateKind) -> MemberState:
     """Add a state or organisation (for example a state that joins later). Secretariat only."""
     if not permissions.can_edit_reference_data(actor):
         raise NotAllowed(_("Only the secretariat can edit the membership."))
     cleaned_code, cleaned_name = _clean(code, name)
     state = MemberState(code=cleaned_code, name=cleaned_name, kind=kind)
-    db.session.add(state)
-    db.session.flush()
+    with _unique_or_refused():
+        db.session.add(state)
+        db.session.flush()
     audit.record(actor=actor, action="reference.state_added", object_id=state.id,
                  summary=f"{state.name} added as {kind.value}", details={"code": state.code, "kind": kind.value})
     return state
@@ -95,7 +108,8 @@ def update_state(*, actor, state: MemberState, code: str | None, name: str, kind
         raise NotAllowed(_("Only the secretariat can edit the membership."))
     cleaned_code, cleaned_name = _clean(code, name, ignore_id=state.id)
     before = {"code": state.code, "name": state.name, "kind": state.kind.value}
-    state.code, state.name, state.kind = cleaned_code, cleaned_name, kind
-    db.session.flush()
+    with _unique_or_refused():
+        state.code, state.name, state.kind = cleaned_code, cleaned_name, kind
+        db.session.flush()
     audit.record(actor=actor, action="reference.state_updated", object_id=state.id, summary=f"{state.name} updated",
                  details={"before": before, "after": {"code": state.code, "name": state.name, "kind": kind.value}})

@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..accounts.models import EMAIL_MAX_LENGTH
 from ..audit.services import ACTIONS
 from ..enums import StateKind
+from ..forms import enum_choices
 from ..reference.models import STATE_NAME_MAX_LENGTH
-from ..widgets import enum_choices
 
 
 def _choices(values, blank_label) -> list[SelectChoice]:

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..accounts.forms import SignUpForm
 from ..accounts.models import EMAIL_MAX_LENGTH
 from ..enums import MembershipRole, Participation, ThinkTankStatus
-from ..widgets import enum_choices
+from ..forms import enum_choices
 from .models import (
     CONTACT_NAME_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,

@@ -299,30 +299,22 @@ def approve(*, actor, think_tank: ThinkTank, participation: str, ends_on: date |
         db.session.refresh(think_tank)
         raise ValidationFailed("participation", _lead_taken_message(state, None)) from error
 
-    membership = invitation = None
+    membership = invitation = token = None
     contact = accounts.find_user_by_email(think_tank.contact_email)
     if contact is not None and contact.is_active:
         membership = _join(think_tank, contact, MembershipRole.MANAGER)
-        mail.queue(
-            to=contact.email,
-            subject=_("%(name)s is approved", name=think_tank.name),
-            template="thinktank_approved",
-            think_tank=think_tank,
-            token=None,
-            days=INVITATION_LIFETIME.days,
-        )
     else:
         invitation, token = _new_invitation(
             actor=actor, think_tank=think_tank, email=think_tank.contact_email, role=MembershipRole.MANAGER
         )
-        mail.queue(
-            to=think_tank.contact_email,
-            subject=_("%(name)s is approved", name=think_tank.name),
-            template="thinktank_approved",
-            think_tank=think_tank,
-            token=token,
-            days=INVITATION_LIFETIME.days,
-        )
+    mail.queue(
+        to=think_tank.contact_email,
+        subject=_("%(name)s is approved", name=think_tank.name),
+        template="thinktank_approved",
+        think_tank=think_tank,
+        token=token,
+        days=INVITATION_LIFETIME.days,
+    )
     audit.record(
         actor=actor,
         action="thinktank.approved",

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import case, select
 
-from ..accounts.forms import ActionForm
 from ..accounts.services import find_user_by_email
 from ..enums import ThinkTankStatus
 from ..errors import DomainError
 from ..experts.models import ExpertProfile
 from ..extensions import db, limiter
+from ..forms import ActionForm
 from ..permissions import (
     can_accept_invitation,
     can_manage_think_tank,
@@ -27,7 +27,7 @@ from ..permissions import (
 )
 from ..reference.models import MemberState
 from ..reference.services import member_states
-from ..web import flash_success, show_error
+from ..web import flash_error, flash_success, show_error
 from . import services
 from .forms import (
     DECISION_APPROVE,
@@ -68,7 +68,7 @@ def _managed_think_tank(think_tank_id: int) -> ThinkTank:
 
 
 def _flash_error(message: str) -> None:
-    flash(message, "error")
+    flash_error(message)
 
 
 # --- Public pages ------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from expert_platform.audit.models import AuditRecord
-from expert_platform.enums import StateKind
+from expert_platform.enums import Role, StateKind
+from expert_platform.errors import ValidationFailed
+from expert_platform.reference import services as reference_services
 from expert_platform.reference.models import MemberState
 from tests.html_tree import parse_html
 from tests.secretariat.conftest import COUNCIL_PAGE, field_error, flash_messages, post_form, table_rows
@@ -175,3 +177,16 @@ def test_an_unknown_entry_is_not_found(admin_client, states, method):
         response = post_form(admin_client, path, {"name": "Oman", "code": "OM", "kind": "member_state"})
 
     assert response.status_code == 404
+
+
+def test_a_name_taken_by_a_concurrent_request_is_a_form_error_not_a_crash(app, db, make_user, states, monkeypatch):
+    """The Python check can miss a duplicate committed meanwhile; the unique index still refuses it."""
+    admin = make_user(roles=(Role.ADMIN,))
+    monkeypatch.setattr(reference_services, "_clean", lambda code, name, ignore_id=None: (None, "Kazakhstan"))
+
+    with pytest.raises(ValidationFailed, match="An entry with this name or code exists already."):
+        reference_services.add_state(actor=admin, code=None, name="Kazakhstan", kind=StateKind.MEMBER_STATE)
+    db.session.rollback()
+    assert db.session.scalars(db.select(MemberState.id).where(MemberState.name == "Kazakhstan")).all() == [
+        states["KZ"].id
+    ]

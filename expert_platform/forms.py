@@ -1,7 +1,8 @@
-"""Form fields shared by every domain package."""
+"""Form classes and fields shared by every domain package."""
 
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 
@@ -19,3 +20,7 @@ def enum_choices(enum_class, *, blank_label=None) -> list[SelectChoice]:
     if blank_label is not None:
         choices.insert(0, SelectChoice(value="", label=blank_label))
     return choices
+
+
+class ActionForm(FlaskForm):
+    """A form with no fields: a button that POSTs with a CSRF token (sign out, remove, revoke...)."""
