@@ -94,10 +94,13 @@ def register_blueprints(app: Flask) -> None:
     from .council.views import bp as council_bp
     from .experts.views import bp as experts_bp
     from .main.views import bp as main_bp
+    from .proposals.revision_views import bp as revisions_bp
+    from .proposals.views import bp as proposals_bp
     from .secretariat.views import bp as secretariat_bp
     from .thinktanks.views import bp as thinktanks_bp
 
-    for blueprint in (main_bp, accounts_bp, thinktanks_bp, experts_bp, council_bp, secretariat_bp):
+    for blueprint in (main_bp, accounts_bp, thinktanks_bp, experts_bp, council_bp, secretariat_bp, proposals_bp,
+                      revisions_bp):
         app.register_blueprint(blueprint)
 
 

@@ -94,10 +94,14 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-def enum_column(enum_class, length: int = 32) -> Enum:
-    """A portable enum column: stored as its value in a VARCHAR with a CHECK constraint."""
+def enum_column(enum_class, length: int = 32, name: str | None = None) -> Enum:
+    """A portable enum column: stored as its value in a VARCHAR with a CHECK constraint.
+
+    ``name`` names the constraint; two columns of one enum in a table need different names.
+    """
     return Enum(
         enum_class,
+        name=name or enum_class.__name__.lower(),
         native_enum=False,
         create_constraint=True,
         length=length,

@@ -170,3 +170,71 @@ class DelegationRole(LabelledEnum):
             cls.HEAD: (_l("Head of delegation"), _l("Speaks for the member state; one per delegation.")),
             cls.ALTERNATE: (_l("Alternate"), _l("May act for the delegation.")),
         }
+
+
+class ProposalState(LabelledEnum):
+    """Where a proposal stands in the workflow (ARCHITECTURE.md section 3)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    CONSENSUS = "consensus"
+    ENDORSED = "endorsed"
+    NOT_ENDORSED = "not_endorsed"
+    WITHDRAWN = "withdrawn"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.DRAFT: (_l("Draft"), _l("Being written; only its co-authors see it.")),
+            cls.SUBMITTED: (_l("Submitted"), _l("Sent to the council; waiting for review.")),
+            cls.IN_REVIEW: (_l("In review"), _l("Rapporteurs of the council are assessing it.")),
+            cls.CHANGES_REQUESTED: (_l("Changes requested"), _l("Returned to its authors for revision.")),
+            cls.CONSENSUS: (_l("Consensus round"), _l("The delegations are stating their positions.")),
+            cls.ENDORSED: (_l("Endorsed"), _l("Endorsed by consensus and published.")),
+            cls.NOT_ENDORSED: (_l("Not endorsed"), _l("The round closed without consensus.")),
+            cls.WITHDRAWN: (_l("Withdrawn"), _l("Its authors withdrew it.")),
+        }
+
+
+class ProposalAction(LabelledEnum):
+    """What can happen to a proposal; each is a row group of the TRANSITIONS table."""
+
+    SUBMIT = "submit"
+    START_REVIEW = "start_review"
+    RETURN_FOR_REVISION = "return_for_revision"
+    RESUBMIT = "resubmit"
+    OPEN_CONSENSUS = "open_consensus"
+    ENDORSE = "endorse"
+    CLOSE_WITHOUT_CONSENSUS = "close_without_consensus"
+    WITHDRAW = "withdraw"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.SUBMIT: (_l("Submit to the council"), _l("Freezes revision 1 and gives the proposal its reference.")),
+            cls.START_REVIEW: (_l("Start the review"), _l("The council begins to assess the proposal.")),
+            cls.RETURN_FOR_REVISION: (_l("Return for revision"), _l("Send the proposal back to its authors.")),
+            cls.RESUBMIT: (_l("Resubmit"), _l("Freezes a new revision and sends it back to the council.")),
+            cls.OPEN_CONSENSUS: (_l("Open the consensus round"), _l("The delegations state their positions.")),
+            cls.ENDORSE: (_l("Endorse"), _l("The consensus rule is met.")),
+            cls.CLOSE_WITHOUT_CONSENSUS: (_l("Close without consensus"), _l("An objection stood at the deadline.")),
+            cls.WITHDRAW: (_l("Withdraw"), _l("The authors take the proposal back for good.")),
+        }
+
+
+class AuthorStatus(LabelledEnum):
+    """A co-author's answer to the invitation to write a proposal."""
+
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.INVITED: (_l("Invited"), _l("Has not answered yet.")),
+            cls.ACCEPTED: (_l("Co-author"), _l("Writes the proposal with equal edit rights.")),
+            cls.DECLINED: (_l("Declined"), _l("Declined the invitation.")),
+        }

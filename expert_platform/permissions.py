@@ -103,6 +103,62 @@ def can_view_secretariat_pages(user) -> bool:
     return is_secretariat(user)
 
 
+def is_system_actor(user, proposal=None) -> bool:
+    """The platform itself (endorsement when the consensus rule is met), never a person."""
+    return bool(getattr(user, "is_system", False))
+
+
+def can_act_as_author(user, proposal) -> bool:
+    """An accepted co-author (the lead included) submits, resubmits and withdraws."""
+    return is_signed_in(user) and user.is_active and proposal.is_coauthor(user)
+
+
+def can_steer_proposal(user, proposal=None) -> bool:
+    """The secretariat starts reviews, returns proposals, opens and closes consensus rounds."""
+    return is_secretariat(user)
+
+
+def can_view_proposal(user, proposal) -> bool:
+    """ARCHITECTURE.md section 5: drafts and returned proposals only to their co-authors; proposals
+    before the council to co-authors, council members and the secretariat; endorsed ones to everyone."""
+    from .enums import ProposalState
+
+    if proposal.state == ProposalState.ENDORSED:
+        return True
+    if can_act_as_author(user, proposal):
+        return True
+    if proposal.state in (ProposalState.DRAFT, ProposalState.CHANGES_REQUESTED):
+        return False
+    return is_secretariat(user) or (is_signed_in(user) and user.has_role(Role.COUNCIL_MEMBER))
+
+
+def can_edit_proposal(user, proposal) -> bool:
+    """Co-authors edit the working copy while it is a draft or returned for revision."""
+    from .enums import ProposalState
+
+    return proposal.state in (ProposalState.DRAFT, ProposalState.CHANGES_REQUESTED) and can_act_as_author(
+        user, proposal
+    )
+
+
+def can_manage_coauthors(user, proposal) -> bool:
+    """The lead author invites and removes co-authors and hands on the lead, while it can be edited."""
+    return can_edit_proposal(user, proposal) and proposal.is_lead_author(user)
+
+
+def can_answer_coauthor_invitation(user, proposal) -> bool:
+    """The invited person accepts or declines (the proposal itself stays hidden until they accept)."""
+    from .enums import AuthorStatus
+
+    row = proposal.author_row(user) if is_signed_in(user) else None
+    return row is not None and row.status == AuthorStatus.INVITED
+
+
+def can_write_proposals(user) -> bool:
+    """Experts (and think-tank managers, who are experts of their institution) start proposals."""
+    return is_signed_in(user) and user.has_role(Role.EXPERT, Role.THINKTANK_MANAGER)
+
+
 def require(allowed: bool) -> None:
     """Abort with 403 unless ``allowed``: call it after loading the object (404 when invisible)."""
     if not allowed:

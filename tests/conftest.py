@@ -232,6 +232,39 @@ def make_think_tank(app, states, make_user):
     return factory
 
 
+@pytest.fixture
+def make_proposal(app, make_user, make_think_tank):
+    """A draft written through the services, with complete content (ready to submit).
+
+    ``author`` defaults to a new expert of a new think tank; ``coauthors`` are invited and accept.
+    """
+    from expert_platform.proposals import coauthors as coauthor_services
+    from expert_platform.proposals import services as proposal_services
+
+    counter = {"n": 0}
+
+    def factory(*, author=None, coauthors=(), title=None, body="## Problem\n\nWater.", language="en",
+                dimensions=("environmental",), keywords=("water",), summary="A short summary."):
+        counter["n"] += 1
+        if author is None:
+            author = make_user(roles=(Role.EXPERT,))
+            make_think_tank(experts=[author])
+        proposal = proposal_services.create_draft(
+            actor=author,
+            content=proposal_services.Content(
+                title=title or f"Proposal {counter['n']}", summary=summary, body=body, language=language,
+                dimensions=dimensions, member_state_ids=(), keywords=keywords,
+            ),
+        )
+        for person in coauthors:
+            coauthor_services.invite(actor=author, proposal=proposal, user=person)
+            coauthor_services.respond(actor=person, proposal=proposal, accept=True)
+        _db.session.commit()
+        return proposal
+
+    return factory
+
+
 def csrf_token_from(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "page has no CSRF token"

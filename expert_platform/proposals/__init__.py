@@ -1,0 +1,1 @@
+"""Proposals: drafting with co-authors, the workflow, frozen revisions, annexes."""

@@ -1,0 +1,218 @@
+"""Proposal services: plain functions with keyword-only arguments that flush and never commit.
+
+State changes go through ``workflow.transition()``; these functions change content and authors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import permissions, sanitize
+from ..database import utcnow
+from ..enums import AuthorStatus, Dimension, ProposalState, StateKind, ThinkTankStatus
+from ..errors import NotAllowed, ValidationFailed
+from ..extensions import db
+from ..reference.models import MemberState
+from ..thinktanks.models import Membership, ThinkTank
+from . import workflow
+from .models import (
+    BODY_MAX_BYTES,
+    KEYWORD_MAX_LENGTH,
+    SUMMARY_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Proposal,
+    ProposalAuthor,
+    ProposalDimension,
+    ProposalKeyword,
+    ProposalMemberState,
+    ProposalThinkTank,
+)
+
+KEYWORDS_MAX_COUNT = 20
+
+#: The outline a new proposal's text starts with.
+OUTLINE = (
+    "## Problem\n\nWhat problem does the measure address, and for whom?\n\n"
+    "## Proposed measure\n\nWhat should the member states agree to do?\n\n"
+    "## Implementation\n\nWho does what, in which order, by when?\n\n"
+    "## Resources\n\nWhat does it cost, and who provides it?\n\n"
+    "## Risks\n\nWhat could go wrong, and how is it mitigated?\n"
+)
+
+
+class EditConflict(ValidationFailed):
+    """The proposal was saved by someone else after this form was opened.
+
+    Carries the stored proposal so the page can show both texts; nothing typed is lost.
+    """
+
+    def __init__(self, proposal: Proposal) -> None:
+        super().__init__(
+            None,
+            _(
+                "A co-author saved this proposal after you opened it. Your text was not saved: compare "
+                "both versions below, merge what you need into the form and save again."
+            ),
+        )
+        self.proposal = proposal
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything an author types into the proposal form."""
+
+    title: str
+    summary: str
+    body: str
+    language: str
+    dimensions: Iterable[str]
+    member_state_ids: Iterable[int]
+    keywords: Iterable[str]
+
+
+def _checked_content(content: Content) -> dict:
+    from ..experts.languages import is_language_code
+
+    title = " ".join((content.title or "").split())
+    if not title:
+        raise ValidationFailed("title", _("Enter a title."))
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValidationFailed("title", _("Use at most %(count)d characters.", count=TITLE_MAX_LENGTH))
+    summary = (content.summary or "").strip()
+    if len(summary) > SUMMARY_MAX_LENGTH:
+        raise ValidationFailed("summary", _("Use at most %(count)d characters.", count=SUMMARY_MAX_LENGTH))
+    body = (content.body or "").replace("\r\n", "\n")
+    if len(body.encode("utf-8")) > BODY_MAX_BYTES:
+        raise ValidationFailed("body", _("The text is larger than 200 KB. Move long material into a PDF annex."))
+    language = (content.language or "").strip().lower()
+    if not is_language_code(language):
+        raise ValidationFailed("language", _("Choose the language the proposal is written in."))
+    try:
+        dimensions = sorted({Dimension(value) for value in content.dimensions})
+    except ValueError as error:
+        raise ValidationFailed("dimensions", _("Choose among the five dimensions.")) from error
+    state_ids = sorted({int(value) for value in content.member_state_ids})
+    if state_ids:
+        found = db.session.scalars(
+            select(MemberState.id).where(MemberState.id.in_(state_ids), MemberState.kind == StateKind.MEMBER_STATE)
+        ).all()
+        if len(found) != len(state_ids):
+            raise ValidationFailed("member_states", _("Choose member states from the list."))
+    keywords: list[str] = []
+    for raw in content.keywords:
+        keyword = " ".join(raw.split()).lower()
+        if not keyword or keyword in keywords:
+            continue
+        if len(keyword) > KEYWORD_MAX_LENGTH:
+            raise ValidationFailed(
+                "keywords", _("A keyword has at most %(count)d characters.", count=KEYWORD_MAX_LENGTH)
+            )
+        keywords.append(keyword)
+    if len(keywords) > KEYWORDS_MAX_COUNT:
+        raise ValidationFailed("keywords", _("Use at most %(count)d keywords.", count=KEYWORDS_MAX_COUNT))
+    return {
+        "title": title,
+        "summary": summary,
+        "body": body,
+        "language": language,
+        "dimensions": dimensions,
+        "member_state_ids": state_ids,
+        "keywords": keywords,
+    }
+
+
+def _apply(proposal: Proposal, checked: dict) -> None:
+    proposal.title = checked["title"]
+    proposal.summary = checked["summary"]
+    proposal.body = checked["body"]
+    proposal.body_html = sanitize.render_markdown(checked["body"])
+    proposal.language = checked["language"]
+    kept = {row.dimension: row for row in proposal.dimensions}
+    proposal.dimensions = [kept.get(d) or ProposalDimension(dimension=d) for d in checked["dimensions"]]
+    kept_states = {row.member_state_id: row for row in proposal.member_states}
+    proposal.member_states = [
+        kept_states.get(i) or ProposalMemberState(member_state_id=i) for i in checked["member_state_ids"]
+    ]
+    kept_keywords = {row.keyword: row for row in proposal.keywords}
+    proposal.keywords = [kept_keywords.get(k) or ProposalKeyword(keyword=k) for k in checked["keywords"]]
+
+
+def refresh_think_tanks(proposal: Proposal) -> None:
+    """The think tanks behind the proposal: those where its accepted authors are active members."""
+    author_ids = [row.user_id for row in proposal.coauthors]
+    tank_ids = set(
+        db.session.scalars(
+            select(Membership.think_tank_id)
+            .join(ThinkTank, ThinkTank.id == Membership.think_tank_id)
+            .where(
+                Membership.user_id.in_(author_ids),
+                Membership.is_active.is_(True),
+                ThinkTank.status == ThinkTankStatus.APPROVED,
+            )
+        )
+    )
+    kept = {row.think_tank_id: row for row in proposal.think_tanks}
+    proposal.think_tanks = [kept.get(i) or ProposalThinkTank(think_tank_id=i) for i in sorted(tank_ids)]
+
+
+def new_content(*, title: str = "", language: str = "en") -> Content:
+    """The content of a proposal that is just being started: the outline as its text."""
+    return Content(title=title, summary="", body=OUTLINE, language=language, dimensions=(),
+                   member_state_ids=(), keywords=())
+
+
+def create_draft(*, actor, content: Content) -> Proposal:
+    """Start a draft whose lead author is ``actor``. Raises NotAllowed unless the actor writes
+    proposals, ValidationFailed for content that breaks a rule (see ``save_content``)."""
+    if not permissions.can_write_proposals(actor):
+        raise NotAllowed(_("Only experts of a think tank write proposals."))
+    checked = _checked_content(content)
+    now = utcnow()
+    proposal = Proposal(title=checked["title"], created_by_id=actor.id, created_at=now, updated_at=now)
+    proposal.authors = [
+        ProposalAuthor(user_id=actor.id, is_lead=True, status=AuthorStatus.ACCEPTED, invited_at=now, responded_at=now)
+    ]
+    db.session.add(proposal)
+    _apply(proposal, checked)
+    db.session.flush()
+    db.session.refresh(proposal, ["authors"])
+    refresh_think_tanks(proposal)
+    db.session.flush()
+    workflow.record_event(proposal, actor=actor, action="created")
+    return proposal
+
+
+def save_content(*, actor, proposal: Proposal, content: Content, opened_at_version: int) -> None:
+    """Save the working copy if nobody saved it since the form was opened at ``opened_at_version``.
+
+    Raises NotAllowed unless the actor may edit it now, EditConflict when the stored version is
+    newer than the form's (compared explicitly, and again in the UPDATE, so two saves racing
+    from the same version cannot both win), and ValidationFailed naming the field for a title
+    missing or over 200 characters, a summary over 1,500, a text over 200 KB, an unknown language,
+    dimension or member state, a keyword over 60 characters or more than 20 keywords.
+    """
+    if not permissions.can_edit_proposal(actor, proposal):
+        raise NotAllowed(_("You may not edit this proposal now."))
+    if proposal.version != opened_at_version:
+        raise EditConflict(proposal)
+    checked = _checked_content(content)
+    claimed = db.session.execute(
+        Proposal.__table__.update()
+        .where(Proposal.id == proposal.id, Proposal.version == opened_at_version)
+        .values(version=opened_at_version + 1, updated_at=utcnow())
+    )
+    if claimed.rowcount != 1:
+        db.session.refresh(proposal)
+        raise EditConflict(proposal)
+    db.session.refresh(proposal, ["version", "updated_at"])
+    _apply(proposal, checked)
+    refresh_think_tanks(proposal)
+    db.session.flush()
+
+
+def is_editable(proposal: Proposal) -> bool:
+    return proposal.state in (ProposalState.DRAFT, ProposalState.CHANGES_REQUESTED)
