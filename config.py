@@ -123,6 +123,11 @@ class Config:
         self.MAX_FORM_MEMORY_SIZE = _env_int("MAX_FORM_MEMORY_SIZE", 1024 * 1024)
         self.MAX_FORM_PARTS = 1000
 
+        # Annexes: PDFs kept outside the web root under random names. Only the upload route accepts
+        # a body of ANNEX_MAX_BYTES (plus the form around the file); every other keeps MAX_CONTENT_LENGTH.
+        self.UPLOAD_DIR = str(Path(_env("UPLOAD_DIR", str(folder / "uploads"))).resolve())
+        self.ANNEX_MAX_BYTES = _env_int("ANNEX_MAX_BYTES", 10 * 1024 * 1024)
+
         # Accounts
         self.PASSWORD_MIN_LENGTH = 12
         self.PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask, current_app, has_request_context, request
+from werkzeug.routing import IntegerConverter
 
 from config import PROJECT_ROOT, Config, get_config
 
@@ -28,6 +29,9 @@ def create_app(config: Config | str | None = None, overrides: dict | None = None
     settings.validate()
 
     app = Flask(__name__, template_folder="../templates", instance_path=settings.INSTANCE_PATH)
+    # Ids in URLs fit a 64-bit integer; a larger one matches no route (404) instead of reaching the
+    # database, where SQLite cannot bind it (a 500).
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_object(settings)
     app.config["ENV_NAME"] = settings.ENV_NAME
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -39,6 +43,14 @@ def create_app(config: Config | str | None = None, overrides: dict | None = None
     register_template_globals(app)
     register_commands(app)
     return app
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` limited to what a database integer key can hold."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def configure_logging(app: Flask) -> None:

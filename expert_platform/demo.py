@@ -168,6 +168,7 @@ def seed(report) -> None:
         if council_services.current_seat_of(member) is None:
             council_services.appoint(actor=secretariat, user=member, member_state=states[state], role=role)
     db.session.flush()
+    seed_proposals()
 
 
 def _think_tank(demo: DemoThinkTank, state: MemberState, secretariat) -> ThinkTank:
@@ -191,3 +192,118 @@ def _think_tank(demo: DemoThinkTank, state: MemberState, secretariat) -> ThinkTa
         actor=secretariat, think_tank=think_tank, participation=demo.participation.value, ends_on=ends_on
     )
     return think_tank
+
+
+@dataclass(frozen=True)
+class DemoProposal:
+    title: str
+    language: str
+    summary: str
+    body: str
+    dimensions: tuple[Dimension, ...]
+    lead: str
+    coauthors: tuple[str, ...]
+    #: Workflow steps after creation: (action, who) with who in {"lead", "secretariat", "system"}.
+    steps: tuple[tuple[str, str], ...]
+
+
+_SUBMIT = (("submit", "lead"),)
+_REVISED = (("submit", "lead"), ("start_review", "secretariat"), ("return_for_revision", "secretariat"),
+            ("resubmit", "lead"))
+
+PROPOSALS = (
+    DemoProposal(
+        "Early warning network for flash floods in shared river basins", "en",
+        "Member states share river gauge data in real time and agree on one alert protocol.",
+        "## Problem\n\nFlash floods cross borders faster than warnings do.\n\n## Proposed measure\n\n"
+        "A shared network of river gauges with an agreed alert protocol.\n\n## Implementation\n\n"
+        "1. Inventory of gauges\n2. Data-sharing agreement\n3. Joint exercises\n",
+        (Dimension.ENVIRONMENTAL,), "somchai.wong@demo.example", ("siti.rahma@demo.example",), ()),
+    DemoProposal(
+        "Обмен данными о трансграничных перевозках опасных грузов", "ru",
+        "Государства-члены обмениваются уведомлениями о перевозках опасных грузов.",
+        "## Проблема\n\nПеревозки опасных грузов через границы плохо прослеживаются.\n\n"
+        "## Предлагаемая мера\n\nЕдиный реестр уведомлений и контактные пункты в каждом государстве.\n",
+        (Dimension.NEW_CHALLENGES, Dimension.ECONOMIC), "ivan.petrov@demo.example",
+        ("elena.smirnova@demo.example",), _SUBMIT),
+    DemoProposal(
+        "Hotline between defence ministries for incidents at sea", "en",
+        "A standing communication line and incident protocol between defence ministries.",
+        "## Problem\n\nIncidents at sea escalate when nobody can be reached.\n\n## Proposed measure\n\n"
+        "A hotline staffed around the clock, with a shared incident glossary.\n",
+        (Dimension.MILITARY_POLITICAL,), "zhang.min@demo.example", ("expert@demo.example",),
+        (*_REVISED, ("start_review", "secretariat"))),
+    DemoProposal(
+        "Mutual recognition of vocational qualifications in logistics", "en",
+        "Drivers and logistics staff work across borders with recognised qualifications.",
+        "## Problem\n\nQualifications stop at the border.\n\n## Proposed measure\n\nA mutual recognition list.\n",
+        (Dimension.ECONOMIC, Dimension.HUMAN), "expert@demo.example", ("manager@demo.example",),
+        (("submit", "lead"), ("start_review", "secretariat"), ("return_for_revision", "secretariat"))),
+    DemoProposal(
+        "Совместные учения по ликвидации последствий землетрясений", "ru",
+        "Ежегодные совместные учения спасательных служб государств-членов.",
+        "## Проблема\n\nСпасательные службы впервые встречаются во время бедствия.\n\n"
+        "## Предлагаемая мера\n\nЕжегодные учения с обменом наблюдателями.\n",
+        (Dimension.ENVIRONMENTAL, Dimension.HUMAN), "ivan.petrov@demo.example", (),
+        (*_REVISED, ("start_review", "secretariat"), ("open_consensus", "secretariat"))),
+    DemoProposal(
+        "Regional cyber incident contact points", "en",
+        "Each member state names a contact point for cyber incidents affecting another member state.",
+        "## Problem\n\nCyber incidents spread before anyone calls.\n\n## Proposed measure\n\n"
+        "Named national contact points, a directory kept by the secretariat and yearly tests.\n",
+        (Dimension.NEW_CHALLENGES,), "zhang.min@demo.example", ("expert@demo.example", "manager@demo.example"),
+        (("submit", "lead"), ("start_review", "secretariat"), ("open_consensus", "secretariat"),
+         ("endorse", "system"))),
+    DemoProposal(
+        "Joint observation of military exercises near borders", "en",
+        "Observers from neighbouring member states attend exercises held within 50 km of a border.",
+        "## Problem\n\nExercises near borders are misread.\n\n## Proposed measure\n\nInvited observers.\n",
+        (Dimension.MILITARY_POLITICAL,), "manager@demo.example", (),
+        (("submit", "lead"), ("start_review", "secretariat"), ("open_consensus", "secretariat"),
+         ("close_without_consensus", "secretariat"))),
+    DemoProposal(
+        "Туристические визы для участников культурных фестивалей", "ru",
+        "Упрощённые визы для участников культурных фестивалей в государствах-членах.",
+        "## Проблема\n\nУчастники фестивалей не успевают получить визы.\n",
+        (Dimension.HUMAN,), "elena.smirnova@demo.example", (), (("submit", "lead"), ("withdraw", "lead"))),
+)
+
+
+def seed_proposals() -> None:
+    """Proposals in every state, in English and Russian, with co-authors and several revisions."""
+    from .proposals import coauthors as coauthor_services
+    from .proposals import services as proposal_services
+    from .proposals import workflow
+    from .proposals.models import Proposal
+
+    secretariat = account_services.find_user_by_email(DEMO_ACCOUNTS[0][0])
+    for demo in PROPOSALS:
+        if db.session.scalar(select(Proposal.id).where(Proposal.title == demo.title)) is not None:
+            continue
+        lead = account_services.find_user_by_email(demo.lead)
+        proposal = proposal_services.create_draft(
+            actor=lead,
+            content=proposal_services.Content(
+                title=demo.title, summary=demo.summary, body=demo.body, language=demo.language,
+                dimensions=[dimension.value for dimension in demo.dimensions], member_state_ids=(),
+                keywords=(),
+            ),
+        )
+        for email in demo.coauthors:
+            person = account_services.find_user_by_email(email)
+            coauthor_services.invite(actor=lead, proposal=proposal, user=person)
+            coauthor_services.respond(actor=person, proposal=proposal, accept=True)
+        actors = {"lead": lead, "secretariat": secretariat, "system": workflow.SYSTEM}
+        for action, who in demo.steps:
+            note = "Please add an implementation timetable." if action == "return_for_revision" else None
+            if action == "resubmit":
+                proposal_services.save_content(
+                    actor=lead, proposal=proposal, opened_at_version=proposal.version,
+                    content=proposal_services.Content(
+                        title=proposal.title, summary=proposal.summary,
+                        body=proposal.body + "\n## Timetable\n\nYear 1: agreement. Year 2: first exercise.\n",
+                        language=proposal.language, dimensions=[d.dimension.value for d in proposal.dimensions],
+                        member_state_ids=(), keywords=(),
+                    ),
+                )
+            workflow.transition(proposal, action, actor=actors[who], note=note)

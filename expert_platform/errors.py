@@ -6,8 +6,9 @@ Error pages never show internals: no traceback, no SQL, no object that the viewe
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -66,10 +67,27 @@ def render_error(status: int, description: str | None = None):
     return render_template(template, status=status, title=title(), description=description), status
 
 
+_TOKEN_RECOVERY_KEY = "expert_platform.token_recovery"
+
+
+def recover_refused_token(app: Flask, endpoint: str, recover: Callable[[], object | None]) -> None:
+    """Let ``endpoint`` answer a POST whose CSRF token was refused, instead of the generic page.
+
+    A long form (a proposal's text) must not be lost because a session expired while it was written:
+    ``recover()`` returns a response that keeps what was posted, or None for the generic page.
+    """
+    app.extensions.setdefault(_TOKEN_RECOVERY_KEY, {})[endpoint] = recover
+
+
 def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         log.info("csrf.refused path=%s reason=%s", request.path, error.description)
+        recover = current_app.extensions.get(_TOKEN_RECOVERY_KEY, {}).get(request.endpoint)
+        if recover is not None and request.method == "POST":
+            response = recover()
+            if response is not None:
+                return response
         return render_error(
             400,
             _(

@@ -129,7 +129,15 @@ def can_view_proposal(user, proposal) -> bool:
         return True
     if proposal.state in (ProposalState.DRAFT, ProposalState.CHANGES_REQUESTED):
         return False
+    if proposal.first_submitted_at is None:
+        return False  # a draft withdrawn before it was ever submitted stays its authors' own
     return is_secretariat(user) or (is_signed_in(user) and user.has_role(Role.COUNCIL_MEMBER))
+
+
+def can_view_event(user, proposal, event) -> bool:
+    """Workflow steps are part of the record for every reader; the authors' working events
+    (invitations, declined or removed co-authors, annexes) are for its co-authors only."""
+    return event.to_state is not None or can_act_as_author(user, proposal)
 
 
 def can_edit_proposal(user, proposal) -> bool:

@@ -12,7 +12,11 @@ when), no ``id``/``name``/``class``/``style``, no svg, math, iframes, forms or c
 
 from __future__ import annotations
 
+import html
+import re
+
 import bleach
+import bleach.linkifier
 from bleach.css_sanitizer import CSSSanitizer
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
@@ -58,13 +62,38 @@ _cleaner = bleach.Cleaner(
 )
 
 
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]+")
+
+
+def has_allowed_scheme(href: str) -> bool:
+    """True when ``href`` is an absolute http, https or mailto address.
+
+    Browsers ignore whitespace and control characters inside a scheme and decode entities first,
+    so ``jav&Tab;ascript:`` is still javascript: the check looks at what the browser would see.
+    Relative addresses are refused too: the text is read in other places (exports, emails) where
+    a relative link would point somewhere else.
+    """
+    seen = _INVISIBLE.sub("", html.unescape(href or "")).lower()
+    scheme, separator, _rest = seen.partition(":")
+    return bool(separator) and scheme in ALLOWED_PROTOCOLS
+
+
 def _link_attributes(attrs, new=False):
+    if not has_allowed_scheme(attrs.get((None, "href"), "")):
+        if new:
+            return None  # leave the text as text
+        attrs.pop((None, "href"), None)
     attrs[(None, "rel")] = LINK_REL
     attrs.pop((None, "target"), None)
     return attrs
 
 
-_linker = bleach.Linker(callbacks=[_link_attributes], skip_tags={"pre", "code"}, parse_email=False)
+_linker = bleach.Linker(
+    callbacks=[_link_attributes],
+    skip_tags={"pre", "code"},
+    parse_email=False,
+    url_re=bleach.linkifier.build_url_re(protocols=ALLOWED_PROTOCOLS),
+)
 
 
 def clean_html(html: str) -> str:

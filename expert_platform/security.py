@@ -2,6 +2,8 @@
 
 - Security headers on every response, error pages included (CSP without inline script or style).
 - ``Cache-Control: no-store`` whenever a user is signed in, so shared computers and proxies keep nothing.
+- Every request body is limited to MAX_CONTENT_LENGTH, except on views marked with
+  ``accepts_body_up_to()`` (file uploads), which get their own limit for that request only.
 - A chunked body is refused (411 when the server does not mark its end, 413 when it is over the
   limit) instead of being cut silently.
 - ``safe_next_url()``: redirect targets from ``next`` are local paths only.
@@ -65,12 +67,46 @@ def _is_signed_in() -> bool:
         return False
 
 
+#: The attribute ``accepts_body_up_to()`` sets on a view: (setting name, margin in bytes).
+_BODY_LIMIT_ATTRIBUTE = "body_limit_setting"
+
+
+def accepts_body_up_to(setting: str, *, margin: int = 0):
+    """Let one view accept bodies up to ``app.config[setting] + margin`` bytes instead of MAX_CONTENT_LENGTH.
+
+    For file uploads: ``margin`` covers the rest of the form (boundaries, headers, CSRF token), so
+    the view itself can refuse a file just over the setting with a message of its own.
+    """
+
+    def decorate(view):
+        setattr(view, _BODY_LIMIT_ATTRIBUTE, (setting, margin))
+        return view
+
+    return decorate
+
+
+def body_limit() -> int | None:
+    """The largest body this request may have: its view's own limit, else MAX_CONTENT_LENGTH."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    own_limit = getattr(view, _BODY_LIMIT_ATTRIBUTE, None)
+    if own_limit is None:
+        return current_app.config.get("MAX_CONTENT_LENGTH")
+    setting, margin = own_limit
+    return current_app.config[setting] + margin
+
+
+def limit_request_body() -> None:
+    """Set this request's body limit (Werkzeug answers 413 past it), then check a chunked body."""
+    request.max_content_length = body_limit()
+    check_chunked_body()
+
+
 def check_chunked_body() -> None:
     """Refuse a chunked body that cannot be read whole and safely; never let it be cut short.
 
     Without a Content-Length the body is readable only when the server marks its end
     (``wsgi.input_terminated``); otherwise 411. Werkzeug stops reading a terminated stream at
-    MAX_CONTENT_LENGTH without an error, so the form would be parsed from a truncated body: read
+    the request's limit without an error, so the form would be parsed from a truncated body: read
     one byte past the limit here and answer 413 when it exists, else hand the body on as read.
     """
     if request.headers.get("Transfer-Encoding", "").lower() != "chunked":
@@ -78,7 +114,7 @@ def check_chunked_body() -> None:
     environ = request.environ
     if not environ.get("wsgi.input_terminated"):
         abort(411)
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    limit = request.max_content_length
     if limit is None:
         return
     body = environ["wsgi.input"].read(limit + 1)
@@ -90,7 +126,7 @@ def check_chunked_body() -> None:
 
 def init_security(app: Flask) -> None:
     # First of all before-request hooks: CSRF and rate limits read the body.
-    app.before_request_funcs.setdefault(None, []).insert(0, check_chunked_body)
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_request_body)
     app.after_request(apply_security_headers)
     if app.config.get("TRUSTED_PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix

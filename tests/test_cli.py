@@ -264,3 +264,23 @@ def test_seed_demo_twice_adds_no_think_tank_membership_or_seat(run, db):
     first = counts()
     assert run("seed-demo").exit_code == 0
     assert counts() == first
+
+
+def test_seed_demo_writes_proposals_in_every_state_and_both_languages(run, db):
+    from expert_platform.enums import ProposalState
+    from expert_platform.proposals.models import Proposal, ProposalRevision
+
+    assert run("seed-demo").exit_code == 0
+
+    proposals = db.session.scalars(select(Proposal)).all()
+    assert {proposal.state for proposal in proposals} == set(ProposalState)
+    assert {proposal.language for proposal in proposals} == {"en", "ru"}
+    assert any(len(proposal.coauthors) >= 2 for proposal in proposals)
+    most_revisions = max(
+        db.session.scalar(select(func.count(ProposalRevision.id)).where(ProposalRevision.proposal_id == p.id))
+        for p in proposals
+    )
+    assert most_revisions >= 2
+    assert all(p.reference for p in proposals if p.state != ProposalState.DRAFT)
+    assert run("seed-demo").exit_code == 0
+    assert db.session.scalar(select(func.count(Proposal.id))) == len(proposals)

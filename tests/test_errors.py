@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import after_this_request
 from sqlalchemy import select
 
@@ -143,3 +144,17 @@ def test_the_eleventh_sign_up_in_an_hour_from_one_address_gets_the_friendly_too_
     assert page_title(eleventh) == "Too many attempts"
     assert "Too many attempts in a short time. Wait a minute and try again." in eleventh.get_data(as_text=True)
     assert "Traceback" not in eleventh.get_data(as_text=True)
+
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/thinktanks/99999999999999999999",
+        "/experts/99999999999999999999",
+        "/proposals/99999999999999999999",
+        "/proposals/1/revisions/99999999999999999999",
+    ],
+)
+def test_an_id_too_large_for_the_database_is_a_404_not_a_crash(client, path):
+    assert client.get(path).status_code == 404

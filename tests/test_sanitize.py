@@ -54,3 +54,25 @@ def test_clean_html_strips_everything_outside_the_allow_list(dirty, clean):
 def test_bare_addresses_become_safe_links_but_not_inside_code():
     assert clean_html("<p>see https://example.org</p>") == f'<p>see <a href="https://example.org" {REL}>https://example.org</a></p>'
     assert clean_html("<code>https://example.org</code>") == "<code>https://example.org</code>"
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ('<a href="/proposals/1">relative</a>', f"<a {REL}>relative</a>"),
+        ('<a href="jav&#x09;ascript:alert(1)">tab</a>', f"<a {REL}>tab</a>"),
+        ('<a href="%6Aavascript:alert(1)">encoded</a>', f"<a {REL}>encoded</a>"),
+        # Only the bare domain after an unknown scheme is linked, and as http: never data: or ftp:.
+        ("<p>data://evil.example.org/x.html</p>",
+         f'<p>data://<a href="http://evil.example.org/x.html" {REL}>evil.example.org/x.html</a></p>'),
+        ("<p>ftp://files.example.org/a</p>",
+         f'<p>ftp://<a href="http://files.example.org/a" {REL}>files.example.org/a</a></p>'),
+        ('<a href="MAILTO:a@example.org">mail</a>', f'<a href="MAILTO:a@example.org" {REL}>mail</a>'),
+    ],
+)
+def test_only_absolute_http_https_and_mailto_links_keep_an_address(dirty, clean):
+    assert clean_html(dirty) == clean
+
+
+def test_a_markdown_link_with_a_hidden_javascript_scheme_loses_its_address():
+    assert render_markdown("[x](jav&Tab;ascript:alert(1))") == f"<p><a {REL}>x</a></p>\n"

@@ -1,7 +1,7 @@
 """Proposals, their authors, frozen revisions, workflow events and annexes.
 
 Nothing outside ``proposals.workflow.transition()`` assigns ``Proposal.state``. Invariants also
-live in the database: a proposal that left draft has a reference, references are unique, revision
+live in the database: a proposal that was ever submitted has a reference, references are unique, revision
 numbers are unique per proposal, and a proposal has at most one lead author.
 """
 
@@ -38,7 +38,7 @@ class Proposal(db.Model):
 
     __tablename__ = "proposals"
     __table_args__ = (
-        CheckConstraint("state = 'draft' OR reference IS NOT NULL", name="reference_after_draft"),
+        CheckConstraint("state IN ('draft', 'withdrawn') OR reference IS NOT NULL", name="reference_after_draft"),
         CheckConstraint("version >= 1", name="version_positive"),
     )
 

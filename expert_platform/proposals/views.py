@@ -1,7 +1,531 @@
-"""Proposal pages: writing, co-authors, the workflow buttons, revisions and annexes."""
+"""Proposal pages: writing, co-authors, the workflow buttons, revisions and annexes.
+
+Every view follows ARCHITECTURE.md section 2: load (404 when missing or invisible to the viewer),
+authorise with a predicate of ``permissions.py`` (403), one service call, one commit, then redirect
+or re-render the form with everything typed kept.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import sanitize
+from ..accounts.services import find_user_by_email
+from ..enums import AuthorStatus, ProposalAction, ProposalState
+from ..errors import DomainError, ValidationFailed, recover_refused_token
+from ..experts.languages import language_name
+from ..extensions import db
+from ..forms import ActionForm
+from ..permissions import (
+    can_act_as_author,
+    can_answer_coauthor_invitation,
+    can_edit_proposal,
+    can_manage_coauthors,
+    can_view_event,
+    can_view_proposal,
+    can_view_think_tank,
+    can_write_proposals,
+    is_signed_in,
+    require,
+)
+from ..reference.services import member_states
+from ..thinktanks.models import ThinkTank
+from ..web import flash_error, flash_success, show_error
+from . import coauthors, services, workflow
+from .forms import ANSWER_ACCEPT, ANSWER_DECLINE, ActionNoteForm, EditProposalForm, InviteCoauthorForm, ProposalForm
+from .models import Proposal, ProposalAuthor, ProposalEvent, ProposalThinkTank
 
 bp = Blueprint("proposals", __name__)
+
+S = ProposalState
+A = ProposalAction
+
+#: The workflow buttons on the proposal page: the authors' actions (the secretariat acts through services for now).
+AUTHOR_ACTIONS = (A.SUBMIT, A.RESUBMIT, A.WITHDRAW)
+
+#: The steps of the progress indicator, and the timestamp that tells a step was reached.
+PROGRESS_STEPS = (
+    (S.DRAFT, "created_at"),
+    (S.SUBMITTED, "first_submitted_at"),
+    (S.IN_REVIEW, "review_started_at"),
+    (S.CONSENSUS, "consensus_opened_at"),
+    (S.ENDORSED, "endorsed_at"),
+)
+
+#: "My proposals" lists what needs the authors first.
+MY_PROPOSALS_ORDER = (
+    S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED, S.IN_REVIEW, S.CONSENSUS, S.ENDORSED, S.NOT_ENDORSED, S.WITHDRAWN
+)
+
+REFERENCE_PATTERN = re.compile(r"EP-[0-9]{4}-[0-9]{4,}")
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _visible_proposal(proposal_id: int) -> Proposal:
+    """The proposal, or 404 when it does not exist or the viewer may not see it (a draft, for anyone
+    but its co-authors: the same page as for a missing id, so a draft's existence never shows)."""
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or not can_view_proposal(current_user, proposal):
+        abort(404)
+    return proposal
+
+
+def _author_of(proposal: Proposal, author_id: int) -> ProposalAuthor:
+    """An author row of this proposal; 404 for a missing one or one of another proposal."""
+    author = db.session.get(ProposalAuthor, author_id)
+    if author is None or author.proposal_id != proposal.id:
+        abort(404)
+    return author
+
+
+# --- Listings ----------------------------------------------------------------------------------
+
+
+@bp.get("/proposals/mine")
+@login_required
+def mine():
+    viewer = _actor()
+    proposals = db.session.scalars(
+        select(Proposal)
+        .join(ProposalAuthor, ProposalAuthor.proposal_id == Proposal.id)
+        .where(ProposalAuthor.user_id == viewer.id, ProposalAuthor.status == AuthorStatus.ACCEPTED)
+        .order_by(Proposal.updated_at.desc(), Proposal.id.desc())
+    ).all()
+    groups = [
+        (state, [proposal for proposal in proposals if proposal.state == state]) for state in MY_PROPOSALS_ORDER
+    ]
+    invitations = db.session.scalars(
+        select(Proposal)
+        .join(ProposalAuthor, ProposalAuthor.proposal_id == Proposal.id)
+        .where(ProposalAuthor.user_id == viewer.id, ProposalAuthor.status == AuthorStatus.INVITED)
+        .order_by(ProposalAuthor.invited_at.desc(), Proposal.id.desc())
+    ).all()
+    return render_template(
+        "proposals/mine.html",
+        groups=[(state, members) for state, members in groups if members],
+        invitations=invitations,
+        lead_of=_lead_of,
+        answer_accept=ANSWER_ACCEPT,
+        answer_decline=ANSWER_DECLINE,
+    )
+
+
+def _lead_of(proposal: Proposal) -> ProposalAuthor | None:
+    return next((row for row in proposal.authors if row.is_lead), None)
+
+
+@bp.get("/thinktanks/<int:think_tank_id>/proposals")
+def think_tank_proposals(think_tank_id: int):
+    think_tank = db.session.get(ThinkTank, think_tank_id)
+    if think_tank is None or not can_view_think_tank(current_user, think_tank):
+        abort(404)
+    candidates = db.session.scalars(
+        select(Proposal)
+        .join(ProposalThinkTank, ProposalThinkTank.proposal_id == Proposal.id)
+        .where(ProposalThinkTank.think_tank_id == think_tank.id, Proposal.state != S.DRAFT)
+        .order_by(Proposal.first_submitted_at.desc().nulls_last(), Proposal.id.desc())
+    ).all()
+    proposals = [proposal for proposal in candidates if can_view_proposal(current_user, proposal)]
+    return render_template("proposals/think_tank.html", think_tank=think_tank, proposals=proposals)
+
+
+# --- Starting and editing ----------------------------------------------------------------------
+
+
+@bp.route("/proposals/new", methods=["GET", "POST"])
+@login_required
+def new():
+    require(can_write_proposals(current_user))
+    initial = ProposalForm.initial_data(services.new_content()) if request.method == "GET" else None
+    form = ProposalForm(data=initial, member_states=member_states())
+    if _wants_preview():
+        return _new_page(form, preview=_preview(form))
+    if form.validate_on_submit():
+        try:
+            proposal = services.create_draft(actor=_actor(), content=form.content())
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash_success(_("Your draft is saved. Only you and the co-authors you invite can see it."))
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    return _new_page(form)
+
+
+def _new_page(form: ProposalForm, *, preview: dict | None = None, status: int = 200):
+    return render_template("proposals/new.html", form=form, preview=preview), status
+
+
+# No login_required: a signed-out visitor gets the same 404 as everyone else who may not see a draft.
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+def edit(proposal_id: int):
+    proposal = _visible_proposal(proposal_id)
+    if request.method == "POST" and not can_edit_proposal(current_user, proposal) and can_act_as_author(
+        current_user, proposal
+    ):
+        # A co-author sent the proposal on while this form was open: give the text back to copy.
+        return _no_longer_editable(proposal, status=409)
+    require(can_edit_proposal(current_user, proposal))
+    if request.method == "GET":
+        form = EditProposalForm(
+            data={**ProposalForm.initial_data(_stored_content(proposal)), "opened_at_version": str(proposal.version)},
+            member_states=member_states(),
+        )
+    else:
+        form = EditProposalForm(member_states=member_states())
+    if _wants_preview():
+        return _edit_page(proposal, form, preview=_preview(form))
+    if form.validate_on_submit():
+        try:
+            services.save_content(
+                actor=_actor(),
+                proposal=proposal,
+                content=form.content(),
+                opened_at_version=int(form.opened_at_version.data),
+            )
+        except services.EditConflict as conflict:
+            db.session.rollback()  # also expires the proposal: what follows reads the stored version
+            form.opened_at_version.data = str(conflict.proposal.version)
+            form.form_errors.append(conflict.message)
+            return _edit_page(conflict.proposal, form, stored=conflict.proposal, status=409)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash_success(_("Your changes are saved."))
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    return _edit_page(proposal, form)
+
+
+def _edit_page(proposal: Proposal, form: EditProposalForm, *, preview: dict | None = None,
+               stored: Proposal | None = None, status: int = 200):
+    return render_template(
+        "proposals/edit.html",
+        proposal=proposal,
+        form=form,
+        preview=preview,
+        stored=stored,
+        language_name=language_name,
+    ), status
+
+
+def _stored_content(proposal: Proposal) -> services.Content:
+    return services.Content(
+        title=proposal.title,
+        summary=proposal.summary,
+        body=proposal.body,
+        language=proposal.language,
+        dimensions=[row.dimension.value for row in proposal.dimensions],
+        member_state_ids=[row.member_state_id for row in proposal.member_states],
+        keywords=[row.keyword for row in proposal.keywords],
+    )
+
+
+def _wants_preview() -> bool:
+    """The form's "Preview" button was pressed (its CSRF token was checked before the view ran)."""
+    return request.method == "POST" and "preview" in request.form
+
+
+def _preview(form: ProposalForm) -> dict:
+    """What readers will see of the typed text, rendered as it will be stored; nothing is saved."""
+    return {
+        "title": form.title.data or "",
+        "summary": form.summary.data or "",
+        "body_html": sanitize.render_markdown(form.body.data or ""),
+    }
+
+
+def _kept_text_page(message: str, *, status: int):
+    """The posted title, summary and text in read-only fields to copy: only what was posted, never
+    anything stored, so it is safe whoever asks."""
+    posted = {name: request.form.get(name, "") for name in ("title", "summary", "body")}
+    return render_template("proposals/kept_text.html", message=message, posted=posted), status
+
+
+def _no_longer_editable(proposal: Proposal, *, status: int):
+    return _kept_text_page(
+        _("The proposal can no longer be edited: it is %(state)s now. Your text was not saved; it is "
+          "kept below so you can copy it.", state=proposal.state.label.lower()),
+        status=status,
+    )
+
+
+def _form_after_refused_token(endpoint: str):
+    """Answer a proposal form whose CSRF token was refused (an expired session) without losing its text.
+
+    The signed-out writer gets the posted text back to copy; one who may still write gets the form
+    again, filled in as posted, with a fresh token. Anyone else gets the generic page (None).
+    """
+    expired = _("Your session's security token expired; your text is kept below, save again.")
+    if not is_signed_in(current_user):
+        return _kept_text_page(
+            _("Your session has expired and you are signed out, so your text was not saved. It is kept below: "
+              "copy it, sign in again and paste it into the form."),
+            status=400,
+        )
+    if endpoint == "proposals.new":
+        if not can_write_proposals(current_user):
+            return None
+        form = ProposalForm(member_states=member_states())
+        form.form_errors.append(expired)
+        return _new_page(form, status=400)
+    proposal = db.session.get(Proposal, (request.view_args or {}).get("proposal_id"))
+    if proposal is None or not can_act_as_author(current_user, proposal):
+        return None
+    if not can_edit_proposal(current_user, proposal):
+        return _no_longer_editable(proposal, status=400)
+    form = EditProposalForm(member_states=member_states())
+    form.form_errors.append(expired)
+    return _edit_page(proposal, form, status=400)
+
+
+def _register_token_recovery(state) -> None:
+    for endpoint in ("proposals.new", "proposals.edit"):
+        recover_refused_token(state.app, endpoint, lambda endpoint=endpoint: _form_after_refused_token(endpoint))
+
+
+bp.record_once(_register_token_recovery)
+
+
+# --- The proposal page -------------------------------------------------------------------------
+
+
+@bp.get("/proposals/<int:proposal_id>")
+def show(proposal_id: int):
+    return _proposal_page(_visible_proposal(proposal_id))
+
+
+@bp.get("/proposals/<reference>")
+def permalink(reference: str):
+    """The permanent address of a submitted proposal: its reference, such as EP-2026-0042."""
+    reference = reference.upper()
+    if not REFERENCE_PATTERN.fullmatch(reference):
+        abort(404)
+    proposal = db.session.scalar(select(Proposal).where(Proposal.reference == reference))
+    if proposal is None or not can_view_proposal(current_user, proposal):
+        abort(404)
+    return _proposal_page(proposal)
+
+
+def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None = None,
+                   failed_action: tuple[ProposalAction, ActionNoteForm] | None = None, status: int = 200):
+    viewer = current_user
+    events = db.session.scalars(
+        select(ProposalEvent).where(ProposalEvent.proposal_id == proposal.id).order_by(ProposalEvent.id)
+    ).all()
+    action_forms = {action: ActionNoteForm(formdata=None) for action in _author_actions(proposal)}
+    if failed_action is not None and failed_action[0] in action_forms:
+        action_forms[failed_action[0]] = failed_action[1]
+    return render_template(
+        "proposals/show.html",
+        proposal=proposal,
+        progress=_progress(proposal),
+        authors=sorted(proposal.coauthors, key=lambda row: (not row.is_lead, row.id)),
+        invited=[row for row in proposal.authors if row.status == AuthorStatus.INVITED],
+        events=[(event, describe_event(event)) for event in events if can_view_event(viewer, proposal, event)],
+        action_forms=action_forms,
+        can_edit=can_edit_proposal(viewer, proposal),
+        can_manage=can_manage_coauthors(viewer, proposal),
+        invite_form=invite_form or InviteCoauthorForm(formdata=None),
+        language_name=language_name,
+    ), status
+
+
+def _author_actions(proposal: Proposal) -> list[ProposalAction]:
+    return [action for action in workflow.available_actions(proposal, current_user) if action in AUTHOR_ACTIONS]
+
+
+def _progress(proposal: Proposal) -> list[tuple[ProposalState, str]]:
+    """Each step with "done", "current" or "todo". A proposal off the main path (returned,
+    withdrawn, not endorsed) has no current step: the steps it reached are done."""
+    states = [state for state, _stamp in PROGRESS_STEPS]
+    if proposal.state in states:
+        position = states.index(proposal.state)
+        return [
+            (state, "done" if index < position else "current" if index == position else "todo")
+            for index, state in enumerate(states)
+        ]
+    return [(state, "done" if getattr(proposal, stamp) else "todo") for state, stamp in PROGRESS_STEPS]
+
+
+#: Timeline sentences, given ``actor``, ``name`` (the person or file the note names) and ``number`` (the revision).
+_EVENT_SENTENCES = {
+    "created": lambda v: _("%(actor)s started the draft.", **v),
+    "coauthor_invited": lambda v: _("%(actor)s invited %(name)s to co-author.", **v),
+    "coauthor_accepted": lambda v: _("%(actor)s accepted the invitation to co-author.", **v),
+    "coauthor_declined": lambda v: _("%(actor)s declined the invitation to co-author.", **v),
+    "coauthor_removed": lambda v: _("%(actor)s removed %(name)s from the authors.", **v),
+    "lead_handed": lambda v: _("%(actor)s handed the lead to %(name)s.", **v),
+    "annex_added": lambda v: _("%(actor)s attached the annex %(name)s.", **v),
+    "annex_removed": lambda v: _("%(actor)s removed the annex %(name)s.", **v),
+    A.SUBMIT.value: lambda v: _("%(actor)s submitted revision %(number)s to the council.", **v),
+    A.START_REVIEW.value: lambda v: _("%(actor)s started the review.", **v),
+    A.RETURN_FOR_REVISION.value: lambda v: _("%(actor)s returned the proposal to its authors for revision.", **v),
+    A.RESUBMIT.value: lambda v: _("%(actor)s resubmitted the proposal as revision %(number)s.", **v),
+    A.OPEN_CONSENSUS.value: lambda v: _("%(actor)s opened the consensus round.", **v),
+    A.ENDORSE.value: lambda v: _("%(actor)s endorsed the proposal: the consensus rule is met.", **v),
+    A.CLOSE_WITHOUT_CONSENSUS.value: lambda v: _("%(actor)s closed the round without consensus.", **v),
+    A.WITHDRAW.value: lambda v: _("%(actor)s withdrew the proposal.", **v),
+}
+#: Events whose note is the name of a person or file, not a note to show.
+_NAMING_EVENTS = frozenset({
+    "coauthor_invited", "coauthor_accepted", "coauthor_declined", "coauthor_removed", "lead_handed",
+    "annex_added", "annex_removed",
+})
+
+
+def _unknown_event(values: dict) -> str:
+    return _("%(actor)s changed the proposal.", **values)
+
+
+def describe_event(event: ProposalEvent) -> dict:
+    """A timeline entry: one translated sentence, and the note written with it (if any)."""
+    names_someone = event.action in _NAMING_EVENTS
+    values = {
+        "actor": event.actor.display_name if event.actor is not None else _("The platform"),
+        "name": (event.note or "") if names_someone else "",
+        "number": event.revision_number or "",
+    }
+    text = _EVENT_SENTENCES.get(event.action, _unknown_event)(values)
+    return {"text": text, "note": None if names_someone else event.note}
+
+
+# --- Workflow buttons --------------------------------------------------------------------------
+
+
+_ACTION_DONE = {
+    A.SUBMIT: lambda proposal: _("The proposal is submitted to the council. Its reference is %(reference)s.",
+                                 reference=proposal.reference),
+    A.RESUBMIT: lambda proposal: _("The revised proposal is sent to the council again."),
+    A.WITHDRAW: lambda proposal: _("The proposal is withdrawn."),
+}
+
+
+@bp.post("/proposals/<int:proposal_id>/actions/<action>")
+@login_required
+def act(proposal_id: int, action: str):
+    proposal = _visible_proposal(proposal_id)
+    try:
+        chosen = ProposalAction(action)
+    except ValueError:
+        abort(404)
+    if chosen not in AUTHOR_ACTIONS:
+        abort(404)
+    require(can_act_as_author(current_user, proposal))
+    form = ActionNoteForm()
+    if form.validate_on_submit():
+        try:
+            workflow.transition(proposal, chosen, actor=_actor(), note=form.note.data)
+        except ValidationFailed as error:  # a note or content to complete: the note typed stays in its form
+            db.session.rollback()
+            show_error(form, error)
+        except DomainError as error:  # the state changed meanwhile: show the proposal as it is now
+            db.session.rollback()
+            flash_error(error.message)
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+        else:
+            db.session.commit()
+            flash_success(_ACTION_DONE[chosen](proposal))
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    return _proposal_page(proposal, failed_action=(chosen, form))
+
+
+# --- Co-authors --------------------------------------------------------------------------------
+
+
+@bp.post("/proposals/<int:proposal_id>/coauthors")
+@login_required
+def invite_coauthor(proposal_id: int):
+    proposal = _visible_proposal(proposal_id)
+    require(can_manage_coauthors(current_user, proposal))
+    form = InviteCoauthorForm()
+    if form.validate_on_submit():
+        try:
+            row = coauthors.invite(actor=_actor(), proposal=proposal, user=find_user_by_email(form.email.data))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash_success(_("%(name)s is invited to co-author and has been emailed.", name=row.user.display_name))
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    return _proposal_page(proposal, invite_form=form)
+
+
+def _coauthor_button(proposal: Proposal, change, success_message: str):
+    """Run one co-author service behind a button of the proposal page, then go back to it."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        change()
+    except DomainError as error:
+        db.session.rollback()
+        flash_error(error.message)
+    else:
+        db.session.commit()
+        flash_success(success_message)
+    return redirect(url_for("proposals.show", proposal_id=proposal.id))
+
+
+@bp.post("/proposals/<int:proposal_id>/coauthors/<int:author_id>/remove")
+@login_required
+def remove_coauthor(proposal_id: int, author_id: int):
+    proposal = _visible_proposal(proposal_id)
+    author = _author_of(proposal, author_id)
+    require(can_manage_coauthors(current_user, proposal))
+    name = author.user.display_name
+    return _coauthor_button(
+        proposal,
+        lambda: coauthors.remove(actor=_actor(), proposal=proposal, author=author),
+        _("%(name)s is no longer an author of this proposal.", name=name),
+    )
+
+
+@bp.post("/proposals/<int:proposal_id>/coauthors/<int:author_id>/lead")
+@login_required
+def hand_lead(proposal_id: int, author_id: int):
+    proposal = _visible_proposal(proposal_id)
+    author = _author_of(proposal, author_id)
+    require(can_manage_coauthors(current_user, proposal))
+    return _coauthor_button(
+        proposal,
+        lambda: coauthors.hand_lead(actor=_actor(), proposal=proposal, to=author),
+        _("%(name)s now leads the proposal.", name=author.user.display_name),
+    )
+
+
+@bp.post("/proposals/<int:proposal_id>/invitation")
+@login_required
+def answer_invitation(proposal_id: int):
+    proposal = db.session.get(Proposal, proposal_id)
+    # The invited person cannot see a draft yet: the invitation itself is what makes it findable here.
+    invited = proposal is not None and can_answer_coauthor_invitation(current_user, proposal)
+    if not invited and (proposal is None or not can_view_proposal(current_user, proposal)):
+        abort(404)
+    require(invited)
+    answer = request.form.get("answer")
+    if answer not in (ANSWER_ACCEPT, ANSWER_DECLINE) or not ActionForm().validate_on_submit():
+        abort(400)
+    accept = answer == ANSWER_ACCEPT
+    try:
+        coauthors.respond(actor=_actor(), proposal=proposal, accept=accept)
+    except DomainError as error:
+        db.session.rollback()
+        flash_error(error.message)
+        return redirect(url_for("proposals.mine"))
+    db.session.commit()
+    if accept:
+        flash_success(_("You are now a co-author of “%(title)s”.", title=proposal.title))
+        return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    flash_success(_("You declined to co-author “%(title)s”.", title=proposal.title))
+    return redirect(url_for("proposals.mine"))

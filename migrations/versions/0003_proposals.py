@@ -44,7 +44,7 @@ def upgrade():
     sa.Column('endorsed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("state = 'draft' OR reference IS NOT NULL", name=op.f('ck_proposals_reference_after_draft')),
+    sa.CheckConstraint("state IN ('draft', 'withdrawn') OR reference IS NOT NULL", name=op.f('ck_proposals_reference_after_draft')),
     sa.CheckConstraint('version >= 1', name=op.f('ck_proposals_version_positive')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_proposals_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_proposals')),
