@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
@@ -79,3 +80,35 @@ def parse_html(response) -> Element:
     builder.feed(response.get_data(as_text=True))
     builder.close()
     return builder.root
+
+
+def textarea_text(element: Element) -> str:
+    """A textarea's text as a browser shows it (browsers drop the line break right after <textarea>)."""
+    text = "".join(child for child in element.children if isinstance(child, str))
+    return re.sub(r"\A\r?\n", "", text)
+
+
+def form_values(form: Element, *, single_select_as_list: bool = False) -> dict:
+    """What a form holds: inputs, textareas, checked boxes and radios, selected options (no CSRF token).
+
+    A multiple select gives a list; a single select gives its value, or a one-item list when asked.
+    """
+    values: dict = {}
+    for element in form.find_all("input"):
+        name, kind = element.attributes.get("name"), element.attributes.get("type")
+        if name == "csrf_token":
+            continue
+        if kind in {"checkbox", "radio"}:
+            values.setdefault(name, [])
+            if "checked" in element.attributes:
+                values[name].append(element.attributes["value"])
+        else:
+            values[name] = element.attributes.get("value", "")
+    for element in form.find_all("textarea"):
+        values[element.attributes["name"]] = textarea_text(element)
+    for element in form.find_all("select"):
+        options = element.find_all("option")
+        selected = [option.attributes["value"] for option in options if "selected" in option.attributes]
+        as_list = single_select_as_list or "multiple" in element.attributes
+        values[element.attributes["name"]] = selected if as_list else "".join(selected)
+    return values

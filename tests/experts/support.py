@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import event, select
@@ -12,6 +11,7 @@ from expert_platform.experts.models import ExpertProfile
 from expert_platform.extensions import db
 from expert_platform.thinktanks import services as think_tank_services
 from expert_platform.thinktanks.models import Membership
+from tests import html_tree
 from tests.conftest import fetch_csrf_token
 from tests.html_tree import parse_html
 
@@ -85,28 +85,7 @@ def field_errors(response) -> dict[str, str]:
 
 def form_values(response) -> dict:
     """What the profile form shows: text of inputs and textareas, checked and selected values."""
-    page = parse_html(response)
-    form = page.find("form", class_="stacked-form")
-    values: dict = {}
-    for element in form.find_all("input"):
-        name, kind = element.attributes.get("name"), element.attributes.get("type")
-        if name == "csrf_token":
-            continue
-        if kind in {"checkbox", "radio"}:
-            values.setdefault(name, [])
-            if "checked" in element.attributes:
-                values[name].append(element.attributes["value"])
-        else:
-            values[name] = element.attributes.get("value", "")
-    for element in form.find_all("textarea"):
-        text = "".join(child for child in element.children if isinstance(child, str))
-        # Browsers drop the line break that WTForms writes right after <textarea>.
-        values[element.attributes["name"]] = re.sub(r"\A\r?\n", "", text)
-    for element in form.find_all("select"):
-        values[element.attributes["name"]] = [
-            option.attributes["value"] for option in element.find_all("option") if "selected" in option.attributes
-        ]
-    return values
+    return html_tree.form_values(parse_html(response).find("form", class_="stacked-form"), single_select_as_list=True)
 
 
 def details(response) -> dict[str, str]:

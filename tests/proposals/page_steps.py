@@ -10,8 +10,9 @@ import re
 from expert_platform.enums import Role
 from expert_platform.extensions import db
 from expert_platform.proposals.models import Proposal
+from tests import html_tree
 from tests.conftest import fetch_csrf_token, sign_in
-from tests.html_tree import Element, parse_html
+from tests.html_tree import parse_html
 
 #: A page with a form (so a CSRF token) for signed-in and anonymous visitors alike.
 FORM_PAGE = "/thinktanks/apply"
@@ -97,35 +98,11 @@ def stored(proposal_id: int) -> Proposal:
     return db.session.get(Proposal, proposal_id)
 
 
-def textarea_text(element: Element) -> str:
-    text = "".join(child for child in element.children if isinstance(child, str))
-    # Browsers drop the line break written right after <textarea>.
-    return re.sub(r"\A\r?\n", "", text)
-
-
 def form_values(response, action: str) -> dict:
-    """What the form posting to ``action`` holds: inputs, textareas, checked boxes, selected options
-    (the CSRF token left out)."""
+    """What the form posting to ``action`` holds (the CSRF token left out)."""
     form = parse_html(response).find("form", action=action)
     assert form is not None, f"no form posting to {action}"
-    values: dict = {}
-    for element in form.find_all("input"):
-        name, kind = element.attributes.get("name"), element.attributes.get("type")
-        if name == "csrf_token":
-            continue
-        if kind in {"checkbox", "radio"}:
-            values.setdefault(name, [])
-            if "checked" in element.attributes:
-                values[name].append(element.attributes["value"])
-        else:
-            values[name] = element.attributes.get("value", "")
-    for element in form.find_all("textarea"):
-        values[element.attributes["name"]] = textarea_text(element)
-    for element in form.find_all("select"):
-        options = element.find_all("option")
-        selected = [option.attributes["value"] for option in options if "selected" in option.attributes]
-        values[element.attributes["name"]] = selected if "multiple" in element.attributes else "".join(selected)
-    return values
+    return html_tree.form_values(form)
 
 
 def field_error(response, field_id: str) -> str | None:

@@ -18,8 +18,8 @@ from expert_platform.enums import Role
 from expert_platform.extensions import db as _db
 from expert_platform.proposals import services
 from expert_platform.proposals.models import Proposal, ProposalRevision
-from tests.html_tree import parse_html
-from tests.proposals.page_steps import edit_form, save, signed_in, stored, textarea_text
+from tests.html_tree import parse_html, textarea_text
+from tests.proposals.page_steps import edit_form, save, signed_in, stored
 
 WRITERS = 2
 ROUNDS = 5

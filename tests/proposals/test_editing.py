@@ -11,7 +11,7 @@ from expert_platform.extensions import db
 from expert_platform.proposals import coauthors, workflow
 from expert_platform.proposals.models import Proposal
 from expert_platform.proposals.services import OUTLINE
-from tests.html_tree import parse_html
+from tests.html_tree import parse_html, textarea_text
 
 from .page_steps import (
     edit_form,
@@ -25,7 +25,6 @@ from .page_steps import (
     signed_in,
     start_proposal,
     stored,
-    textarea_text,
     token,
 )
 
