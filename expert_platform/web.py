@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import flash, request
+from flask import abort, flash, request
 from flask_wtf import FlaskForm
 
 from .errors import DomainError, ValidationFailed
+from .extensions import db
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
@@ -28,3 +29,15 @@ def flash_success(message: str) -> None:
 
 def flash_error(message: str) -> None:
     flash(message, "error")
+
+
+def get_child_or_404(model, object_id: int, **parent):
+    """The ``model`` row with this id that belongs to ``parent`` (for example ``proposal_id=3``).
+
+    A missing row and a row of another parent both answer 404: ids of other think tanks' or
+    proposals' rows must not reveal that they exist.
+    """
+    found = db.session.get(model, object_id)
+    if found is None or any(getattr(found, column) != value for column, value in parent.items()):
+        abort(404)
+    return found

@@ -35,7 +35,7 @@ from ..permissions import (
 )
 from ..reference.services import member_states
 from ..thinktanks.models import ThinkTank
-from ..web import flash_error, flash_success, show_error
+from ..web import flash_error, flash_success, get_child_or_404, show_error
 from . import coauthors, services, workflow
 from .forms import ANSWER_ACCEPT, ANSWER_DECLINE, ActionNoteForm, EditProposalForm, InviteCoauthorForm, ProposalForm
 from .models import Proposal, ProposalAuthor, ProposalEvent, ProposalThinkTank
@@ -80,10 +80,7 @@ def _visible_proposal(proposal_id: int) -> Proposal:
 
 def _author_of(proposal: Proposal, author_id: int) -> ProposalAuthor:
     """An author row of this proposal; 404 for a missing one or one of another proposal."""
-    author = db.session.get(ProposalAuthor, author_id)
-    if author is None or author.proposal_id != proposal.id:
-        abort(404)
-    return author
+    return get_child_or_404(ProposalAuthor, author_id, proposal_id=proposal.id)
 
 
 # --- Listings ----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ..permissions import (
 )
 from ..reference.models import MemberState
 from ..reference.services import member_states
-from ..web import flash_error, flash_success, show_error
+from ..web import flash_error, flash_success, get_child_or_404, show_error
 from . import services
 from .forms import (
     DECISION_APPROVE,
@@ -261,17 +261,11 @@ def _button_action(think_tank: ThinkTank, change, success_message: str, form=Non
 
 
 def _invitation_of(think_tank: ThinkTank, invitation_id: int) -> Invitation:
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.think_tank_id != think_tank.id:
-        abort(404)
-    return invitation
+    return get_child_or_404(Invitation, invitation_id, think_tank_id=think_tank.id)
 
 
 def _membership_of(think_tank: ThinkTank, membership_id: int) -> Membership:
-    membership = db.session.get(Membership, membership_id)
-    if membership is None or membership.think_tank_id != think_tank.id:
-        abort(404)
-    return membership
+    return get_child_or_404(Membership, membership_id, think_tank_id=think_tank.id)
 
 
 @bp.post("/thinktanks/<int:think_tank_id>/invitations/<int:invitation_id>/resend")
