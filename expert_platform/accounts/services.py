@@ -271,6 +271,18 @@ def update_profile(*, actor: User, display_name: str) -> None:
     db.session.flush()
 
 
+def grant_role(*, user: User, role: Role) -> None:
+    """Give ``user`` the role unless they hold it. The caller's service decided it is due (joining a
+    think tank, a council seat); it is not a permission of its own."""
+    if role not in user.roles:
+        user.role_grants = [*user.role_grants, UserRole(role=role)]
+
+
+def revoke_role(*, user: User, role: Role) -> None:
+    """Take the role from ``user`` (nothing happens when they do not hold it)."""
+    user.role_grants = [grant for grant in user.role_grants if grant.role != role]
+
+
 def set_roles(*, actor: User, user: User, roles: set[Role]) -> None:
     """Replace the roles of ``user``. Raises NotAllowed unless the actor may manage users, and
     ValidationFailed when it would remove the secretariat role from the last active secretariat member."""

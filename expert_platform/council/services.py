@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from .. import permissions
-from ..accounts.models import User, UserRole
+from ..accounts import services as account_services
+from ..accounts.models import User
 from ..audit import services as audit
 from ..database import utcnow
 from ..enums import DelegationRole, Role, StateKind
@@ -173,15 +174,6 @@ def _delegation_for(member_state: MemberState) -> Delegation:
     return delegation
 
 
-def _grant_council_role(user: User) -> None:
-    if Role.COUNCIL_MEMBER not in user.roles:
-        user.role_grants = [*user.role_grants, UserRole(role=Role.COUNCIL_MEMBER)]
-
-
-def _revoke_council_role(user: User) -> None:
-    user.role_grants = [grant for grant in user.role_grants if grant.role != Role.COUNCIL_MEMBER]
-
-
 def appoint(*, actor, user: User, member_state: MemberState, role: DelegationRole) -> DelegationSeat:
     """Give ``user`` a seat (head or alternate) in the delegation of ``member_state``; the person
     gains the council-member role. Secretariat only.
@@ -222,7 +214,7 @@ def appoint(*, actor, user: User, member_state: MemberState, role: DelegationRol
     with _guarded_by_seat_indexes():
         db.session.add(seat)
         db.session.flush()
-    _grant_council_role(user)
+    account_services.grant_role(user=user, role=Role.COUNCIL_MEMBER)
     db.session.flush()
     audit.record(
         actor=actor,
@@ -255,7 +247,7 @@ def remove(*, actor, seat: DelegationSeat) -> None:
     seat.removed_by_id = actor.id
     db.session.flush()
     if current_seat_of(seat.user) is None:
-        _revoke_council_role(seat.user)
+        account_services.revoke_role(user=seat.user, role=Role.COUNCIL_MEMBER)
         db.session.flush()
     audit.record(
         actor=actor,

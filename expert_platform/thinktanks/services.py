@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import database, mail, permissions, sanitize
 from ..accounts import services as accounts
-from ..accounts.models import User, UserRole
+from ..accounts.models import User
 from ..accounts.tokens import TOKEN_MAX_LENGTH, digest
 from ..audit import services as audit
 from ..enums import MembershipRole, Participation, Role, StateKind, ThinkTankStatus
@@ -115,11 +115,6 @@ def _checked_participation(participation, ends_on: date | None) -> tuple[Partici
     if ends_on <= today():
         raise ValidationFailed("ends_on", _("The end date must be in the future."))
     return chosen, ends_on
-
-
-def _grant_global_role(user: User, role: Role) -> None:
-    if role not in user.roles:
-        user.role_grants.append(UserRole(role=role))
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -384,7 +379,7 @@ def _join(think_tank: ThinkTank, user: User, role: MembershipRole) -> Membership
             membership.deactivated_by_id = None
         elif role == MembershipRole.MANAGER:
             membership.role = role
-    _grant_global_role(user, GLOBAL_ROLE[membership.role])
+    accounts.grant_role(user=user, role=GLOBAL_ROLE[membership.role])
     ensure_profile(user)
     db.session.flush()
     return membership
@@ -477,7 +472,7 @@ def reactivate_membership(*, actor, membership: Membership) -> None:
     membership.is_active = True
     membership.deactivated_at = None
     membership.deactivated_by_id = None
-    _grant_global_role(membership.user, GLOBAL_ROLE[membership.role])
+    accounts.grant_role(user=membership.user, role=GLOBAL_ROLE[membership.role])
     db.session.flush()
     _record_membership(actor, "membership.reactivated", membership, "reactivated")
 
@@ -501,7 +496,7 @@ def change_membership_role(*, actor, membership: Membership, role: str) -> None:
         _require_not_last_manager(membership)
     before = membership.role
     membership.role = new_role
-    _grant_global_role(membership.user, GLOBAL_ROLE[new_role])
+    accounts.grant_role(user=membership.user, role=GLOBAL_ROLE[new_role])
     if new_role == MembershipRole.EXPERT:
         ensure_profile(membership.user)
     db.session.flush()
