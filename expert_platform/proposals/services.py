@@ -76,6 +76,7 @@ class Content:
 
 def _checked_content(content: Content) -> dict:
     from ..experts.languages import is_language_code
+    from ..experts.services import normalize_keyword
 
     title = " ".join((content.title or "").split())
     if not title:
@@ -104,7 +105,7 @@ def _checked_content(content: Content) -> dict:
             raise ValidationFailed("member_states", _("Choose member states from the list."))
     keywords: list[str] = []
     for raw in content.keywords:
-        keyword = " ".join(raw.split()).lower()
+        keyword = normalize_keyword(raw)
         if not keyword or keyword in keywords:
             continue
         if len(keyword) > KEYWORD_MAX_LENGTH:
