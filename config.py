@@ -128,6 +128,10 @@ class Config:
         self.UPLOAD_DIR = str(Path(_env("UPLOAD_DIR", str(folder / "uploads"))).resolve())
         self.ANNEX_MAX_BYTES = _env_int("ANNEX_MAX_BYTES", 10 * 1024 * 1024)
 
+        # Consensus rounds: the share of the delegations asked that must answer for a standard round to
+        # be endorsed at its deadline ("2/3", "3/4", "0.5"); a round keeps the quorum it opened with.
+        self.CONSENSUS_QUORUM = _quorum(_env("CONSENSUS_QUORUM", "2/3"))
+
         # Accounts
         self.PASSWORD_MIN_LENGTH = 12
         self.PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
@@ -206,6 +210,19 @@ class TestingConfig(Config):
         self.ARGON2_PARALLELISM = 1
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.MAIL_BACKEND = "file"
+
+
+def _quorum(text: str) -> str:
+    """A fraction above 0 and at most 1, as written; ConfigurationError for anything else."""
+    from fractions import Fraction
+
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError) as error:
+        raise ConfigurationError(f"CONSENSUS_QUORUM must be a fraction such as 2/3, not {text!r}.") from error
+    if not 0 < value <= 1:
+        raise ConfigurationError(f"CONSENSUS_QUORUM must be above 0 and at most 1, not {text!r}.")
+    return text.strip()
 
 
 class ProductionConfig(Config):

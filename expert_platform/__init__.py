@@ -69,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     from .database import init_database
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .mail import init_mail
+    from .notifications.services import init_notifications
     from .security import init_security
 
     db.init_app(app)
@@ -80,6 +81,7 @@ def register_extensions(app: Flask) -> None:
     init_throttle(app)
     init_mail(app)
     init_security(app)
+    init_notifications(app)
 
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
@@ -106,13 +108,17 @@ def register_blueprints(app: Flask) -> None:
     from .council.views import bp as council_bp
     from .experts.views import bp as experts_bp
     from .main.views import bp as main_bp
+    from .notifications.views import bp as notifications_bp
     from .proposals.revision_views import bp as revisions_bp
     from .proposals.views import bp as proposals_bp
+    from .review.dashboard_views import bp as council_dashboard_bp
+    from .review.discussion_views import bp as discussion_bp
+    from .review.views import bp as review_bp
     from .secretariat.views import bp as secretariat_bp
     from .thinktanks.views import bp as thinktanks_bp
 
     for blueprint in (main_bp, accounts_bp, thinktanks_bp, experts_bp, council_bp, secretariat_bp, proposals_bp,
-                      revisions_bp):
+                      revisions_bp, review_bp, discussion_bp, council_dashboard_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
 

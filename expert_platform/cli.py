@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask create-admin``, ``flask seed-demo``."""
+"""Command-line tools: ``flask create-admin``, ``flask seed-demo``, ``flask council close-due|remind``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from . import demo
@@ -83,7 +84,45 @@ def seed_reference() -> None:
     click.echo(f"Reference data: {added} entries added.")
 
 
+council_cli = AppGroup("council", help="Consensus rounds: settle those past their deadline, remind delegations.")
+
+
+@council_cli.command("close-due")
+def close_due() -> None:
+    """Endorse every proposal whose round's deadline has passed with the consensus rule met
+    (idempotent: run it from cron as often as you like). Rounds without consensus stay open for
+    the secretariat to close."""
+    from .enums import ConsensusOutcome
+    from .proposals.models import Proposal
+    from .review import rounds
+
+    endorsed = waiting = 0
+    for proposal_id in rounds.due_proposals():
+        proposal = db.session.get(Proposal, proposal_id)
+        outcome = rounds.settle(proposal=proposal) if proposal is not None else None
+        db.session.commit()  # one proposal per transaction: one failure never holds back the others
+        if outcome == ConsensusOutcome.ENDORSED:
+            endorsed += 1
+            click.echo(f"  {proposal.reference}: endorsed")
+        elif outcome is not None:
+            waiting += 1
+            click.echo(f"  {proposal.reference}: {outcome.label.lower()}, waiting for the secretariat to close it")
+    click.echo(f"Rounds past their deadline: {endorsed} endorsed, {waiting} without consensus.")
+
+
+@council_cli.command("remind")
+def remind() -> None:
+    """Remind the delegations that have not answered a round closing within 48 hours (once per round
+    and person, however often it runs)."""
+    from .notifications import services as notifications
+
+    written = notifications.remind()
+    db.session.commit()
+    click.echo(f"Reminders sent: {written}.")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(council_cli)
     app.cli.add_command(seed_reference)
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)

@@ -238,3 +238,145 @@ class AuthorStatus(LabelledEnum):
             cls.ACCEPTED: (_l("Co-author"), _l("Writes the proposal with equal edit rights.")),
             cls.DECLINED: (_l("Declined"), _l("Declined the invitation.")),
         }
+
+
+class Recommendation(LabelledEnum):
+    """What a rapporteur recommends to the council."""
+
+    ENDORSE = "endorse"
+    REVISE = "revise"
+    DO_NOT_ENDORSE = "do_not_endorse"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.ENDORSE: (_l("Endorse"), _l("The council should endorse the proposal as it stands.")),
+            cls.REVISE: (_l("Revise"), _l("The authors should revise the proposal first.")),
+            cls.DO_NOT_ENDORSE: (_l("Do not endorse"), _l("The council should not endorse the proposal.")),
+        }
+
+
+class CommentVisibility(LabelledEnum):
+    """Who reads a comment in the council's discussion of a proposal."""
+
+    COUNCIL = "council"
+    AUTHORS = "authors"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.COUNCIL: (_l("Council only"), _l("Council members and the secretariat read it; the authors do not.")),
+            cls.AUTHORS: (_l("Shared with the authors"), _l("The authors read it and can answer.")),
+        }
+
+
+class RoundKind(LabelledEnum):
+    """How a consensus round decides (ARCHITECTURE.md section 4)."""
+
+    STANDARD = "standard"
+    SILENCE = "silence"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.STANDARD: (
+                _l("Standard round"),
+                _l("Endorsed when every delegation has answered without objection, or at the deadline when the "
+                   "delegations that answered reach the quorum and none objects."),
+            ),
+            cls.SILENCE: (
+                _l("Silence procedure"),
+                _l("Endorsed at the deadline unless a delegation objects: silence is consent."),
+            ),
+        }
+
+
+class Position(LabelledEnum):
+    """A delegation's position in a consensus round."""
+
+    ENDORSE = "endorse"
+    ENDORSE_WITH_RESERVATION = "endorse_with_reservation"
+    STAND_ASIDE = "stand_aside"
+    OBJECT = "object"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.ENDORSE: (_l("Endorse"), _l("The delegation joins the consensus.")),
+            cls.ENDORSE_WITH_RESERVATION: (
+                _l("Endorse with a reservation"),
+                _l("The delegation joins the consensus; its reservation is annexed to the decision."),
+            ),
+            cls.STAND_ASIDE: (_l("Stand aside"), _l("The delegation does not join but does not block.")),
+            cls.OBJECT: (_l("Object"), _l("The delegation blocks the consensus while its objection stands.")),
+        }
+
+    @property
+    def needs_reason(self) -> bool:
+        return self in (Position.ENDORSE_WITH_RESERVATION, Position.OBJECT)
+
+
+class ConsensusOutcome(LabelledEnum):
+    """What the consensus rule says about a round at a moment (``review.consensus.outcome``)."""
+
+    PENDING = "pending"
+    ENDORSED = "endorsed"
+    BLOCKED = "blocked"
+    NOT_REACHED = "not_reached"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.PENDING: (_l("Open"), _l("The rule is not met yet; delegations may still answer.")),
+            cls.ENDORSED: (_l("Consensus reached"), _l("The rule is met: the proposal is endorsed.")),
+            cls.BLOCKED: (_l("Blocked"), _l("A delegation objects.")),
+            cls.NOT_REACHED: (_l("No consensus"), _l("The deadline passed without the quorum.")),
+        }
+
+
+class RoundResult(LabelledEnum):
+    """How a consensus round ended."""
+
+    ENDORSED = "endorsed"
+    NOT_ENDORSED = "not_endorsed"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.ENDORSED: (_l("Endorsed"), _l("The consensus rule was met.")),
+            cls.NOT_ENDORSED: (_l("Not endorsed"), _l("The secretariat closed the round without consensus.")),
+            cls.CANCELLED: (_l("Cancelled"), _l("The proposal was returned for revision during the round.")),
+        }
+
+
+class NotificationKind(LabelledEnum):
+    """What a notification is about; each user can turn the email of each kind off."""
+
+    PROPOSAL_SUBMITTED = "proposal_submitted"
+    RAPPORTEUR_ASSIGNED = "rapporteur_assigned"
+    COMMENT_SHARED = "comment_shared"
+    RETURNED_FOR_REVISION = "returned_for_revision"
+    ROUND_OPENED = "round_opened"
+    DEADLINE_NEAR = "deadline_near"
+    DECISION = "decision"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.PROPOSAL_SUBMITTED: (
+                _l("Proposal submitted"), _l("A proposal was submitted or resubmitted to the council.")
+            ),
+            cls.RAPPORTEUR_ASSIGNED: (_l("Rapporteur assigned"), _l("You were made rapporteur of a proposal.")),
+            cls.COMMENT_SHARED: (
+                _l("Comment from the council"), _l("The council shared a comment or a review with you.")
+            ),
+            cls.RETURNED_FOR_REVISION: (
+                _l("Returned for revision"), _l("Your proposal was returned to you for revision.")
+            ),
+            cls.ROUND_OPENED: (_l("Consensus round opened"), _l("Your delegation is asked for its position.")),
+            cls.DEADLINE_NEAR: (
+                _l("Deadline in 48 hours"), _l("Your delegation has not answered a round closing soon.")
+            ),
+            cls.DECISION: (_l("Decision"), _l("Your proposal was endorsed, or the round closed without consensus.")),
+        }

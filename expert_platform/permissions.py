@@ -167,6 +167,142 @@ def can_write_proposals(user) -> bool:
     return is_signed_in(user) and user.has_role(Role.EXPERT, Role.THINKTANK_MANAGER)
 
 
+# --- the council's review (ARCHITECTURE.md section 5) ----------------------------------------------
+
+#: States in which the council deliberates on a proposal (comments, reviews).
+def _before_the_council(proposal) -> bool:
+    from .enums import ProposalState
+
+    return proposal.state in (ProposalState.SUBMITTED, ProposalState.IN_REVIEW, ProposalState.CONSENSUS)
+
+
+def is_council_member(user) -> bool:
+    """A person with the council-member role (a current seat in a delegation)."""
+    return is_signed_in(user) and user.is_active and user.has_role(Role.COUNCIL_MEMBER)
+
+
+def can_view_council_dashboard(user) -> bool:
+    """Council members and the secretariat have the council's dashboard."""
+    return is_secretariat(user) or is_council_member(user)
+
+
+def can_view_deliberation(user, proposal) -> bool:
+    """Reviews, rapporteurs, council-internal comments and live positions: council members and the
+    secretariat, never the proposal's own co-authors (a council member who co-wrote it included)."""
+    if not can_view_proposal(user, proposal) or proposal.is_coauthor(user):
+        return False
+    return is_secretariat(user) or is_council_member(user)
+
+
+def can_assign_rapporteurs(user, proposal) -> bool:
+    """The secretariat assigns and removes rapporteurs of a submitted proposal or one in review."""
+    from .enums import ProposalState
+
+    return is_secretariat(user) and proposal.state in (ProposalState.SUBMITTED, ProposalState.IN_REVIEW)
+
+
+def can_write_review(user, proposal, assignment) -> bool:
+    """A current rapporteur writes and revises their review while the proposal is in review or in a round."""
+    from .enums import ProposalState
+
+    return (
+        assignment is not None
+        and assignment.is_current
+        and is_signed_in(user)
+        and assignment.user_id == user.id
+        and not proposal.is_coauthor(user)
+        and proposal.state in (ProposalState.IN_REVIEW, ProposalState.CONSENSUS)
+    )
+
+
+def can_share_review(user, proposal) -> bool:
+    """The secretariat shares a review with the authors (anonymised unless it names the rapporteur)."""
+    return is_secretariat(user) and can_view_proposal(user, proposal)
+
+
+def can_view_review(user, proposal, review) -> bool:
+    """The council and the secretariat read every review; the co-authors only the shared ones."""
+    if can_view_deliberation(user, proposal):
+        return True
+    return review.is_shared and can_act_as_author(user, proposal) and can_view_proposal(user, proposal)
+
+
+def can_view_discussion(user, proposal) -> bool:
+    """The discussion page: the council and the secretariat, and the co-authors (who see the shared part)."""
+    return can_view_deliberation(user, proposal) or (
+        can_act_as_author(user, proposal) and proposal.first_submitted_at is not None
+    )
+
+
+def can_view_comment(user, proposal, comment) -> bool:
+    """Council-internal comments: council and secretariat only; shared ones also the co-authors."""
+    from .enums import CommentVisibility
+
+    if can_view_deliberation(user, proposal):
+        return True
+    return comment.visibility == CommentVisibility.AUTHORS and can_act_as_author(user, proposal)
+
+
+def can_comment_as_council(user, proposal) -> bool:
+    """Council members and the secretariat comment while the proposal is before the council."""
+    return can_view_deliberation(user, proposal) and _before_the_council(proposal)
+
+
+def can_answer_comment(user, proposal, comment) -> bool:
+    """The co-authors answer a comment shared with them, until the council has decided."""
+    from .enums import CommentVisibility, ProposalState
+
+    return (
+        comment.visibility == CommentVisibility.AUTHORS
+        and can_act_as_author(user, proposal)
+        and (_before_the_council(proposal) or proposal.state == ProposalState.CHANGES_REQUESTED)
+    )
+
+
+def can_reply_in_council(user, proposal, comment) -> bool:
+    """The council and the secretariat reply to any comment they read while the proposal is before them."""
+    return can_comment_as_council(user, proposal)
+
+
+def can_record_position(user, proposal) -> bool:
+    """A council member records their delegation's position in an open round (not on their own proposal)."""
+    from .enums import ProposalState
+
+    return (
+        is_council_member(user)
+        and proposal.state == ProposalState.CONSENSUS
+        and not proposal.is_coauthor(user)
+    )
+
+
+def can_view_decision_record(user, proposal) -> bool:
+    """An endorsed proposal's decision record is public, as the proposal is."""
+    from .enums import ProposalState
+
+    return proposal.state == ProposalState.ENDORSED
+
+
+def can_view_round_details(user, proposal) -> bool:
+    """Who took which position (objections included) while a round is open or after it closed
+    without consensus: the council and the secretariat only."""
+    return can_view_deliberation(user, proposal)
+
+
+def can_close_rounds(user) -> bool:
+    """The secretariat closes rounds without consensus and sees which can be closed."""
+    return is_secretariat(user)
+
+
+def can_receive_notifications(user) -> bool:
+    """Every signed-in user has a notification centre and email settings."""
+    return is_signed_in(user)
+
+
+def can_view_notification(user, notification) -> bool:
+    """A notification is its recipient's alone."""
+    return is_signed_in(user) and notification.user_id == user.id
+
+
 def require(allowed: bool) -> None:
     """Abort with 403 unless ``allowed``: call it after loading the object (404 when invisible)."""
     if not allowed:

@@ -22,6 +22,10 @@ ACTIONS = {
     "membership.role_changed": "membership",
     "council.appointed": "delegation_seat",
     "council.removed": "delegation_seat",
+    "review.rapporteur_assigned": "rapporteur_assignment",
+    "review.rapporteur_removed": "rapporteur_assignment",
+    "review.review_shared": "review",
+    "review.round_opened": "consensus_round",
     "reference.state_added": "member_state",
     "reference.state_updated": "member_state",
 }

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -54,6 +56,20 @@ class Transition:
     #: The timestamp column set when it happens.
     stamp: str
     note_required: bool = False
+    #: When it may happen beyond who: (proposal, now) -> None, or why not (the consensus rounds).
+    condition: Callable[[Proposal, datetime], str | None] | None = None
+
+
+def _consensus_rule_met(proposal: Proposal, now: datetime) -> str | None:
+    from ..review.rounds import refusal_to_endorse
+
+    return refusal_to_endorse(proposal, now)
+
+
+def _deadline_passed_without_consensus(proposal: Proposal, now: datetime) -> str | None:
+    from ..review.rounds import refusal_to_close
+
+    return refusal_to_close(proposal, now)
 
 
 _AUTHOR = permissions.can_act_as_author
@@ -69,8 +85,10 @@ TRANSITIONS: dict[tuple[ProposalState, ProposalAction], Transition] = {
     (S.CONSENSUS, A.RETURN_FOR_REVISION): Transition(S.CHANGES_REQUESTED, _SECRETARIAT, "returned_at", True),
     (S.CHANGES_REQUESTED, A.RESUBMIT): Transition(S.SUBMITTED, _AUTHOR, "last_submitted_at"),
     (S.IN_REVIEW, A.OPEN_CONSENSUS): Transition(S.CONSENSUS, _SECRETARIAT, "consensus_opened_at"),
-    (S.CONSENSUS, A.ENDORSE): Transition(S.ENDORSED, _SYSTEM, "endorsed_at"),
-    (S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS): Transition(S.NOT_ENDORSED, _SECRETARIAT, "closed_at"),
+    (S.CONSENSUS, A.ENDORSE): Transition(S.ENDORSED, _SYSTEM, "endorsed_at", condition=_consensus_rule_met),
+    (S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS): Transition(
+        S.NOT_ENDORSED, _SECRETARIAT, "closed_at", condition=_deadline_passed_without_consensus
+    ),
     (S.DRAFT, A.WITHDRAW): Transition(S.WITHDRAWN, _AUTHOR, "withdrawn_at"),
     (S.SUBMITTED, A.WITHDRAW): Transition(S.WITHDRAWN, _AUTHOR, "withdrawn_at"),
     (S.IN_REVIEW, A.WITHDRAW): Transition(S.WITHDRAWN, _AUTHOR, "withdrawn_at"),
@@ -80,23 +98,32 @@ TRANSITIONS: dict[tuple[ProposalState, ProposalAction], Transition] = {
 #: Actions that freeze a new revision of the content.
 FREEZING_ACTIONS = frozenset({A.SUBMIT, A.RESUBMIT})
 
+#: Sent after every transition, inside its transaction: ``send(proposal, event=..., actor=...)``.
+#: Notifications listen to it, so the workflow does not need to know who is told.
+transitioned = Namespace().signal("proposal-transitioned")
 
-def available_actions(proposal: Proposal, actor) -> list[ProposalAction]:
+
+def available_actions(proposal: Proposal, actor, now: datetime | None = None) -> list[ProposalAction]:
     """The actions ``actor`` may take on ``proposal`` now, in table order (for buttons)."""
+    now = now or utcnow()
     return [
         action
         for (state, action), rule in TRANSITIONS.items()
-        if state == proposal.state and rule.allowed(actor, proposal)
+        if state == proposal.state
+        and rule.allowed(actor, proposal)
+        and (rule.condition is None or rule.condition(proposal, now) is None)
     ]
 
 
-def transition(proposal: Proposal, action: ProposalAction | str, *, actor, note: str | None = None) -> ProposalEvent:
+def transition(proposal: Proposal, action: ProposalAction | str, *, actor, note: str | None = None,
+               now: datetime | None = None) -> ProposalEvent:
     """Take ``action`` on ``proposal`` for ``actor``; flushes, never commits.
 
     Raises InvalidTransition when the action does not apply to the proposal's state (also when
-    another request changed the state a moment ago), NotAllowed when the actor may not take it,
-    and ValidationFailed when a required note is missing or too long, or a proposal to submit is
-    incomplete. Nothing changes when it raises.
+    another request changed the state a moment ago) or its condition does not hold at ``now``
+    (endorsement needs the consensus rule met; closing without consensus needs the deadline passed
+    without it), NotAllowed when the actor may not take it, and ValidationFailed when a required
+    note is missing or too long, or a proposal to submit is incomplete. Nothing changes when it raises.
     """
     try:
         action = ProposalAction(action)
@@ -110,6 +137,11 @@ def transition(proposal: Proposal, action: ProposalAction | str, *, actor, note:
         )
     if not rule.allowed(actor, proposal):
         raise NotAllowed(_("You may not take this action on this proposal."))
+    now = now or utcnow()
+    if rule.condition is not None:
+        refusal = rule.condition(proposal, now)
+        if refusal is not None:
+            raise InvalidTransition(refusal)
     cleaned_note = (note or "").strip() or None
     if rule.note_required and not cleaned_note:
         raise ValidationFailed("note", _("Write a note to the authors saying what to change."))
@@ -118,7 +150,6 @@ def transition(proposal: Proposal, action: ProposalAction | str, *, actor, note:
     if action in FREEZING_ACTIONS:
         _require_complete(proposal)
 
-    now = utcnow()
     values = {"state": rule.to_state, "version": Proposal.version + 1, rule.stamp: now, "updated_at": now}
     if action == A.SUBMIT and proposal.first_submitted_at is None:
         values["first_submitted_at"] = now
@@ -147,6 +178,7 @@ def transition(proposal: Proposal, action: ProposalAction | str, *, actor, note:
     )
     db.session.add(event)
     db.session.flush()
+    transitioned.send(proposal, event=event, actor=actor)
     return event
 
 

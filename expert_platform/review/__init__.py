@@ -1,0 +1,1 @@
+"""The council's review of proposals: rapporteurs, reviews, discussion and consensus rounds."""
