@@ -48,8 +48,8 @@ def create_admin(email: str, display_name: str, password_stdin: bool) -> None:
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def seed_demo(if_empty: bool) -> None:
-    """Create demo accounts for every role, think tanks, experts and a council (idempotent; refused
-    in production)."""
+    """Create demo accounts for every role, think tanks, experts, a council, and proposals in every
+    state with reviews, open rounds and decisions (idempotent; refused in production)."""
     if not current_app.config.get("ALLOW_DEMO_DATA"):
         _fail("seed-demo is refused in production: it creates accounts with published passwords.")
         return
@@ -73,7 +73,7 @@ def seed_demo(if_empty: bool) -> None:
     for email, *_ in demo.DEMO_ACCOUNTS:
         if email not in created:
             click.echo(f"  {email:32} already present (password unchanged)")
-    click.echo("Demo think tanks, experts and council delegations are in place.")
+    click.echo("Demo think tanks, experts, council delegations and proposals under review are in place.")
 
 
 @click.command("seed-reference")

@@ -14,7 +14,19 @@ from sqlalchemy import select
 
 from .accounts import services as account_services
 from .council import services as council_services
-from .enums import DelegationRole, Dimension, MembershipRole, Participation, ProfileVisibility, Role
+from .database import utcnow
+from .enums import (
+    CommentVisibility,
+    DelegationRole,
+    Dimension,
+    MembershipRole,
+    Participation,
+    Position,
+    ProfileVisibility,
+    Recommendation,
+    Role,
+    RoundKind,
+)
 from .experts import services as expert_services
 from .extensions import db
 from .reference.models import MemberState
@@ -195,6 +207,40 @@ def _think_tank(demo: DemoThinkTank, state: MemberState, secretariat) -> ThinkTa
 
 
 @dataclass(frozen=True)
+class DemoRapporteur:
+    """A council member made rapporteur; with a recommendation they have written their review."""
+
+    email: str
+    recommendation: Recommendation | None = None
+    assessment: str = ""
+    #: The secretariat shares the review with the authors (as "Rapporteur <n>").
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class DemoComment:
+    author: str
+    visibility: CommentVisibility
+    body: str
+    #: (author's email, text): an answer in the same thread.
+    answer: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class DemoRound:
+    """A consensus round: opened ``opened_ago`` before now with its deadline ``deadline_in`` from now
+    (negative: passed); each position (council member's email, position, reason) is recorded an hour
+    after the previous one, starting an hour after the opening. ``ending``: "settle" applies the rule
+    now (a deadline passed), "close" closes it without consensus now; None leaves it open."""
+
+    kind: RoundKind
+    deadline_in: timedelta
+    positions: tuple[tuple[str, Position, str | None], ...] = ()
+    opened_ago: timedelta = timedelta(0)
+    ending: str | None = None
+
+
+@dataclass(frozen=True)
 class DemoProposal:
     title: str
     language: str
@@ -203,13 +249,26 @@ class DemoProposal:
     dimensions: tuple[Dimension, ...]
     lead: str
     coauthors: tuple[str, ...]
-    #: Workflow steps after creation: (action, who) with who in {"lead", "secretariat", "system"}.
+    #: Workflow steps after creation: (action, who) with who in {"lead", "secretariat"}.
     steps: tuple[tuple[str, str], ...]
+    rapporteurs: tuple[DemoRapporteur, ...] = ()
+    comments: tuple[DemoComment, ...] = ()
+    consensus: DemoRound | None = None
+    #: How long ago the workflow steps were taken (rounds in the past need a past before them).
+    steps_ago: timedelta = timedelta(0)
 
 
 _SUBMIT = (("submit", "lead"),)
+_IN_REVIEW = (("submit", "lead"), ("start_review", "secretariat"))
 _REVISED = (("submit", "lead"), ("start_review", "secretariat"), ("return_for_revision", "secretariat"),
             ("resubmit", "lead"))
+
+_DAY = timedelta(days=1)
+_KZ, _CN, _RU, _TR, _IN, _TH = (
+    "council@demo.example", "wang.fang@demo.example", "sergey.volkov@demo.example", "ayse.demir@demo.example",
+    "priya.sharma@demo.example", "kanya.srisuk@demo.example",
+)
+P = Position
 
 PROPOSALS = (
     DemoProposal(
@@ -232,7 +291,20 @@ PROPOSALS = (
         "## Problem\n\nIncidents at sea escalate when nobody can be reached.\n\n## Proposed measure\n\n"
         "A hotline staffed around the clock, with a shared incident glossary.\n",
         (Dimension.MILITARY_POLITICAL,), "zhang.min@demo.example", ("expert@demo.example",),
-        (*_REVISED, ("start_review", "secretariat"))),
+        (*_REVISED, ("start_review", "secretariat")),
+        rapporteurs=(
+            DemoRapporteur(_IN, Recommendation.ENDORSE,
+                           "The revised text answers the council's questions.\n\n"
+                           "- The timetable is realistic.\n- The glossary should be annexed.", shared=True),
+            DemoRapporteur(_TH),
+        ),
+        comments=(
+            DemoComment(_IN, CommentVisibility.COUNCIL,
+                        "Two delegations asked informally whether the hotline covers coast guards."),
+            DemoComment("secretariat@demo.example", CommentVisibility.AUTHORS,
+                        "Could you say who staffs the hotline at night?",
+                        answer=("zhang.min@demo.example", "The duty officers of each ministry, in turns.")),
+        )),
     DemoProposal(
         "Mutual recognition of vocational qualifications in logistics", "en",
         "Drivers and logistics staff work across borders with recognised qualifications.",
@@ -240,27 +312,76 @@ PROPOSALS = (
         (Dimension.ECONOMIC, Dimension.HUMAN), "expert@demo.example", ("manager@demo.example",),
         (("submit", "lead"), ("start_review", "secretariat"), ("return_for_revision", "secretariat"))),
     DemoProposal(
+        "Locust outbreak alerts along shared grazing lands", "en",
+        "Plant protection services warn each other of locust swarms within a day of sighting them.",
+        "## Problem\n\nSwarms cross borders before the neighbours know.\n\n## Proposed measure\n\n"
+        "A common alert form and a duty officer in each plant protection service.\n",
+        (Dimension.ENVIRONMENTAL, Dimension.ECONOMIC), "somchai.wong@demo.example", (), _IN_REVIEW,
+        rapporteurs=(
+            DemoRapporteur(_KZ),
+            DemoRapporteur(_RU, Recommendation.REVISE,
+                           "Sound idea; the alert form needs the fields the FAO bulletin uses."),
+        ),
+        comments=(DemoComment(_RU, CommentVisibility.COUNCIL,
+                              "Should the secretariat ask the FAO regional office for its view?"),)),
+    DemoProposal(
         "Совместные учения по ликвидации последствий землетрясений", "ru",
         "Ежегодные совместные учения спасательных служб государств-членов.",
         "## Проблема\n\nСпасательные службы впервые встречаются во время бедствия.\n\n"
         "## Предлагаемая мера\n\nЕжегодные учения с обменом наблюдателями.\n",
         (Dimension.ENVIRONMENTAL, Dimension.HUMAN), "ivan.petrov@demo.example", (),
-        (*_REVISED, ("start_review", "secretariat"), ("open_consensus", "secretariat"))),
+        (*_REVISED, ("start_review", "secretariat")),
+        rapporteurs=(DemoRapporteur(_IN, Recommendation.ENDORSE, "Ready for the council's decision."),),
+        consensus=DemoRound(RoundKind.STANDARD, 4 * _DAY,
+                            ((_CN, P.ENDORSE, None), (_TR, P.STAND_ASIDE, None)))),
+    DemoProposal(
+        "Common protocol for mountain rescue across borders", "en",
+        "Rescue teams may cross a border in pursuit of a rescue, under one notification protocol.",
+        "## Problem\n\nRescue teams stop at the border while climbers wait.\n\n## Proposed measure\n\n"
+        "A notification protocol and a list of crossing points open to rescue teams.\n",
+        (Dimension.HUMAN,), "zhang.min@demo.example", (), _IN_REVIEW,
+        rapporteurs=(DemoRapporteur(_TR, Recommendation.ENDORSE, "Uncontroversial; the silence procedure fits."),),
+        consensus=DemoRound(RoundKind.SILENCE, 5 * _DAY,
+                            ((_RU, P.ENDORSE, None),
+                             (_IN, P.ENDORSE_WITH_RESERVATION, "Crossing points are to be agreed bilaterally.")))),
     DemoProposal(
         "Regional cyber incident contact points", "en",
         "Each member state names a contact point for cyber incidents affecting another member state.",
         "## Problem\n\nCyber incidents spread before anyone calls.\n\n## Proposed measure\n\n"
         "Named national contact points, a directory kept by the secretariat and yearly tests.\n",
         (Dimension.NEW_CHALLENGES,), "zhang.min@demo.example", ("expert@demo.example", "manager@demo.example"),
-        (("submit", "lead"), ("start_review", "secretariat"), ("open_consensus", "secretariat"),
-         ("endorse", "system"))),
+        _IN_REVIEW,
+        rapporteurs=(DemoRapporteur(_IN, Recommendation.ENDORSE, "A modest, useful measure."),),
+        consensus=DemoRound(RoundKind.STANDARD, 3 * _DAY, (
+            (_CN, P.ENDORSE, None),
+            (_RU, P.ENDORSE_WITH_RESERVATION, "The directory is to hold no personal data beyond a function."),
+            (_TR, P.STAND_ASIDE, None),
+            (_IN, P.ENDORSE_WITH_RESERVATION, "Yearly tests to be scheduled outside national holidays."),
+            (_TH, P.ENDORSE, None),
+            (_KZ, P.ENDORSE, None),
+        ))),
+    DemoProposal(
+        "Shared seismic data for earthquake early warning", "en",
+        "Seismic networks share their readings in real time so that neighbours can warn before the waves arrive.",
+        "## Problem\n\nSeconds of warning save lives, and the nearest sensor is often across a border.\n\n"
+        "## Proposed measure\n\nA real-time exchange of seismic readings between national networks.\n",
+        (Dimension.ENVIRONMENTAL,), "somchai.wong@demo.example", ("siti.rahma@demo.example",), _IN_REVIEW,
+        steps_ago=12 * _DAY,
+        consensus=DemoRound(RoundKind.SILENCE, -3 * _DAY, (
+            (_CN, P.ENDORSE, None),
+            (_TR, P.ENDORSE_WITH_RESERVATION, "Readings are shared for warning only, not for publication."),
+        ), opened_ago=10 * _DAY, ending="settle")),
     DemoProposal(
         "Joint observation of military exercises near borders", "en",
         "Observers from neighbouring member states attend exercises held within 50 km of a border.",
         "## Problem\n\nExercises near borders are misread.\n\n## Proposed measure\n\nInvited observers.\n",
-        (Dimension.MILITARY_POLITICAL,), "manager@demo.example", (),
-        (("submit", "lead"), ("start_review", "secretariat"), ("open_consensus", "secretariat"),
-         ("close_without_consensus", "secretariat"))),
+        (Dimension.MILITARY_POLITICAL,), "manager@demo.example", (), _IN_REVIEW,
+        steps_ago=12 * _DAY,
+        consensus=DemoRound(RoundKind.STANDARD, -3 * _DAY, (
+            (_RU, P.ENDORSE, None),
+            (_CN, P.OBJECT, "Observation should follow the existing confidence-building catalogue instead."),
+            (_TR, P.STAND_ASIDE, None),
+        ), opened_ago=10 * _DAY, ending="close")),
     DemoProposal(
         "Туристические визы для участников культурных фестивалей", "ru",
         "Упрощённые визы для участников культурных фестивалей в государствах-членах.",
@@ -270,40 +391,91 @@ PROPOSALS = (
 
 
 def seed_proposals() -> None:
-    """Proposals in every state, in English and Russian, with co-authors and several revisions."""
-    from .proposals import coauthors as coauthor_services
-    from .proposals import services as proposal_services
-    from .proposals import workflow
+    """Proposals in every state, in English and Russian, with co-authors and several revisions; under
+    review with rapporteurs, reviews and comments; open rounds of both kinds; endorsed with reservations;
+    and one closed without consensus. Through the services only; a proposal whose title exists is skipped."""
     from .proposals.models import Proposal
 
     secretariat = account_services.find_user_by_email(DEMO_ACCOUNTS[0][0])
     for demo in PROPOSALS:
         if db.session.scalar(select(Proposal.id).where(Proposal.title == demo.title)) is not None:
             continue
-        lead = account_services.find_user_by_email(demo.lead)
-        proposal = proposal_services.create_draft(
-            actor=lead,
-            content=proposal_services.Content(
-                title=demo.title, summary=demo.summary, body=demo.body, language=demo.language,
-                dimensions=[dimension.value for dimension in demo.dimensions], member_state_ids=(),
-                keywords=(),
-            ),
-        )
-        for email in demo.coauthors:
-            person = account_services.find_user_by_email(email)
-            coauthor_services.invite(actor=lead, proposal=proposal, user=person)
-            coauthor_services.respond(actor=person, proposal=proposal, accept=True)
-        actors = {"lead": lead, "secretariat": secretariat, "system": workflow.SYSTEM}
-        for action, who in demo.steps:
-            note = "Please add an implementation timetable." if action == "return_for_revision" else None
-            if action == "resubmit":
-                proposal_services.save_content(
-                    actor=lead, proposal=proposal, opened_at_version=proposal.version,
-                    content=proposal_services.Content(
-                        title=proposal.title, summary=proposal.summary,
-                        body=proposal.body + "\n## Timetable\n\nYear 1: agreement. Year 2: first exercise.\n",
-                        language=proposal.language, dimensions=[d.dimension.value for d in proposal.dimensions],
-                        member_state_ids=(), keywords=(),
-                    ),
-                )
-            workflow.transition(proposal, action, actor=actors[who], note=note)
+        _seed_proposal(demo, secretariat)
+
+
+def _seed_proposal(demo: DemoProposal, secretariat) -> None:
+    from .proposals import coauthors as coauthor_services
+    from .proposals import services as proposal_services
+    from .proposals import workflow
+    from .review import services as review_services
+
+    person = account_services.find_user_by_email
+    lead = person(demo.lead)
+    proposal = proposal_services.create_draft(
+        actor=lead,
+        content=proposal_services.Content(
+            title=demo.title, summary=demo.summary, body=demo.body, language=demo.language,
+            dimensions=[dimension.value for dimension in demo.dimensions], member_state_ids=(),
+            keywords=(),
+        ),
+    )
+    for email in demo.coauthors:
+        coauthor = person(email)
+        coauthor_services.invite(actor=lead, proposal=proposal, user=coauthor)
+        coauthor_services.respond(actor=coauthor, proposal=proposal, accept=True)
+    actors = {"lead": lead, "secretariat": secretariat}
+    # One step an hour, the last one ``steps_ago`` before now (never in the future).
+    started = utcnow() - demo.steps_ago - len(demo.steps) * timedelta(hours=1)
+    for number, (action, who) in enumerate(demo.steps):
+        note = "Please add an implementation timetable." if action == "return_for_revision" else None
+        if action == "resubmit":
+            proposal_services.save_content(
+                actor=lead, proposal=proposal, opened_at_version=proposal.version,
+                content=proposal_services.Content(
+                    title=proposal.title, summary=proposal.summary,
+                    body=proposal.body + "\n## Timetable\n\nYear 1: agreement. Year 2: first exercise.\n",
+                    language=proposal.language, dimensions=[d.dimension.value for d in proposal.dimensions],
+                    member_state_ids=(), keywords=(),
+                ),
+            )
+        workflow.transition(proposal, action, actor=actors[who], note=note,
+                            now=started + (number + 1) * timedelta(hours=1))
+
+    for rapporteur in demo.rapporteurs:
+        assignment = review_services.assign_rapporteur(actor=secretariat, proposal=proposal,
+                                                       user=person(rapporteur.email))
+        if rapporteur.recommendation is not None:
+            review = review_services.save_review(actor=assignment.user, proposal=proposal,
+                                                 recommendation=rapporteur.recommendation,
+                                                 assessment=rapporteur.assessment)
+            if rapporteur.shared:
+                review_services.share_review(actor=secretariat, proposal=proposal, review=review)
+    for comment in demo.comments:
+        thread = review_services.add_comment(actor=person(comment.author), proposal=proposal, body=comment.body,
+                                             visibility=comment.visibility)
+        if comment.answer is not None:
+            author, body = comment.answer
+            review_services.add_comment(actor=person(author), proposal=proposal, body=body, parent=thread)
+
+    if demo.consensus is not None:
+        _seed_round(demo.consensus, proposal, secretariat)
+
+
+def _seed_round(demo: DemoRound, proposal, secretariat) -> None:
+    """Open the round (in the past when it is to be decided now), record its positions before the
+    deadline, then settle or close it with the real clock."""
+    from .review import rounds
+
+    now = utcnow()
+    opened_at = now - demo.opened_ago
+    rounds.open_round(actor=secretariat, proposal=proposal, kind=demo.kind, deadline_at=now + demo.deadline_in,
+                      now=opened_at if demo.opened_ago else None)
+    for number, (email, position, reason) in enumerate(demo.positions, start=1):
+        rounds.record_position(actor=account_services.find_user_by_email(email), proposal=proposal,
+                               position=position, reason=reason,
+                               now=opened_at + number * timedelta(hours=1) if demo.opened_ago else None)
+    if demo.ending == "settle":
+        rounds.settle(proposal=proposal)
+    elif demo.ending == "close":
+        rounds.close_without_consensus(actor=secretariat, proposal=proposal,
+                                       note="The objection stood at the deadline.")

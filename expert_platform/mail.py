@@ -18,6 +18,7 @@ import time
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -83,7 +84,9 @@ def discard_pending() -> None:
 
 
 def _build(message: OutgoingMail, sender: str) -> EmailMessage:
-    email = EmailMessage()
+    # Lines up to RFC 5322's 998 characters: folding a long subject at 78 loses the space after a
+    # closing quotation mark (“Flood warnings” became “Floodwarnings”) in Python 3.11's folder.
+    email = EmailMessage(policy=email_policy.default.clone(max_line_length=998))
     email["Subject"] = message.subject
     email["From"] = sender
     email["To"] = message.recipient

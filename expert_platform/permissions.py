@@ -264,15 +264,21 @@ def can_reply_in_council(user, proposal, comment) -> bool:
     return can_comment_as_council(user, proposal)
 
 
+def can_reply_to_comment(user, proposal, comment) -> bool:
+    """The co-authors answer shared threads; the council and the secretariat reply in any thread they read."""
+    return can_answer_comment(user, proposal, comment) or can_reply_in_council(user, proposal, comment)
+
+
+def can_take_part_in_rounds(user, proposal) -> bool:
+    """A council member states their delegation's positions on proposals they did not co-write."""
+    return is_council_member(user) and not proposal.is_coauthor(user)
+
+
 def can_record_position(user, proposal) -> bool:
-    """A council member records their delegation's position in an open round (not on their own proposal)."""
+    """A council member records their delegation's position while a round is open (not on their own proposal)."""
     from .enums import ProposalState
 
-    return (
-        is_council_member(user)
-        and proposal.state == ProposalState.CONSENSUS
-        and not proposal.is_coauthor(user)
-    )
+    return can_take_part_in_rounds(user, proposal) and proposal.state == ProposalState.CONSENSUS
 
 
 def can_view_decision_record(user, proposal) -> bool:

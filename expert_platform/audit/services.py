@@ -25,6 +25,7 @@ ACTIONS = {
     "review.rapporteur_assigned": "rapporteur_assignment",
     "review.rapporteur_removed": "rapporteur_assignment",
     "review.review_shared": "review",
+    "review.review_unshared": "review",
     "review.round_opened": "consensus_round",
     "reference.state_added": "member_state",
     "reference.state_updated": "member_state",

@@ -93,7 +93,9 @@ def on_transition(proposal: Proposal, *, event, actor) -> None:
         round_ = rounds.open_round_of(proposal)
         if round_ is not None:
             seats = rounds.current_members(row.delegation_id for row in round_.asked)
-            notify(users=[seat.user for seat in seats], kind=K.ROUND_OPENED, proposal=proposal,
+            # Co-authors who sit in the council take no position on their own proposal.
+            asked = [seat.user for seat in seats if not proposal.is_coauthor(seat.user)]
+            notify(users=asked, kind=K.ROUND_OPENED, proposal=proposal,
                    key=f"round:{round_.id}",
                    params={"round": round_.number, "kind": round_.kind.value,
                            "deadline": round_.deadline_at.isoformat()})

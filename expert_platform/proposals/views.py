@@ -34,6 +34,10 @@ from ..permissions import (
     require,
 )
 from ..reference.services import member_states
+from ..review import rounds
+from ..review import services as review_services
+from ..review import web as review_web
+from ..review.models import Review
 from ..thinktanks.models import ThinkTank
 from ..web import flash_error, flash_success, get_child_or_404, show_error
 from . import coauthors, services, workflow
@@ -299,7 +303,9 @@ bp.record_once(_register_token_recovery)
 
 @bp.get("/proposals/<int:proposal_id>")
 def show(proposal_id: int):
-    return _proposal_page(_visible_proposal(proposal_id))
+    proposal = _visible_proposal(proposal_id)
+    review_web.settle_if_due(proposal)
+    return _proposal_page(proposal)
 
 
 @bp.get("/proposals/<reference>")
@@ -311,6 +317,7 @@ def permalink(reference: str):
     proposal = db.session.scalar(select(Proposal).where(Proposal.reference == reference))
     if proposal is None or not can_view_proposal(current_user, proposal):
         abort(404)
+    review_web.settle_if_due(proposal)
     return _proposal_page(proposal)
 
 
@@ -335,7 +342,20 @@ def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None
         can_manage=can_manage_coauthors(viewer, proposal),
         invite_form=invite_form or InviteCoauthorForm(formdata=None),
         language_name=language_name,
+        shared_reviews=_reviews_shared_with(viewer, proposal),
+        decision=rounds.decision_record_of(proposal),
     ), status
+
+
+def _reviews_shared_with(viewer, proposal: Proposal) -> list[tuple[Review, str]]:
+    """For the co-authors, the reviews the secretariat shared with them, each with its signature
+    (the council reads every review in the review workspace instead)."""
+    if not can_act_as_author(viewer, proposal):
+        return []
+    return [
+        (review, review_services.rapporteur_label(review, viewer, proposal))
+        for review in review_services.visible_reviews(proposal, viewer)
+    ]
 
 
 def _author_actions(proposal: Proposal) -> list[ProposalAction]:

@@ -60,6 +60,12 @@ class Transition:
     condition: Callable[[Proposal, datetime], str | None] | None = None
 
 
+def _round_opened(proposal: Proposal, now: datetime) -> str | None:
+    from ..review.rounds import refusal_to_open
+
+    return refusal_to_open(proposal, now)
+
+
 def _consensus_rule_met(proposal: Proposal, now: datetime) -> str | None:
     from ..review.rounds import refusal_to_endorse
 
@@ -84,7 +90,9 @@ TRANSITIONS: dict[tuple[ProposalState, ProposalAction], Transition] = {
     (S.IN_REVIEW, A.RETURN_FOR_REVISION): Transition(S.CHANGES_REQUESTED, _SECRETARIAT, "returned_at", True),
     (S.CONSENSUS, A.RETURN_FOR_REVISION): Transition(S.CHANGES_REQUESTED, _SECRETARIAT, "returned_at", True),
     (S.CHANGES_REQUESTED, A.RESUBMIT): Transition(S.SUBMITTED, _AUTHOR, "last_submitted_at"),
-    (S.IN_REVIEW, A.OPEN_CONSENSUS): Transition(S.CONSENSUS, _SECRETARIAT, "consensus_opened_at"),
+    (S.IN_REVIEW, A.OPEN_CONSENSUS): Transition(
+        S.CONSENSUS, _SECRETARIAT, "consensus_opened_at", condition=_round_opened
+    ),
     (S.CONSENSUS, A.ENDORSE): Transition(S.ENDORSED, _SYSTEM, "endorsed_at", condition=_consensus_rule_met),
     (S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS): Transition(
         S.NOT_ENDORSED, _SECRETARIAT, "closed_at", condition=_deadline_passed_without_consensus

@@ -39,7 +39,10 @@ class Rule:
 
 def parse_quorum(text: str) -> Fraction:
     """``"2/3"`` or ``"0.75"`` as a fraction in (0, 1]; raises ValueError for anything else."""
-    value = Fraction(str(text).strip())
+    try:
+        value = Fraction(str(text).strip())
+    except ZeroDivisionError as error:
+        raise ValueError(f"a quorum is a fraction above 0 and at most 1, not {text!r}") from error
     if not 0 < value <= 1:
         raise ValueError(f"a quorum is a fraction above 0 and at most 1, not {text!r}")
     return value

@@ -79,6 +79,14 @@ def outcome_of(round_: ConsensusRound, now: datetime) -> ConsensusOutcome:
     return consensus.outcome(positions, [row.delegation_id for row in round_.asked], rule_of(round_, now))
 
 
+def refusal_to_open(proposal: Proposal, now: datetime) -> str | None:
+    """The workflow's condition for ``open_consensus``: ``open_round`` has created the round (so no
+    proposal is ever in consensus without one)."""
+    if open_round_of(proposal) is None:
+        return _("Open a consensus round with its type and deadline.")
+    return None
+
+
 def refusal_to_endorse(proposal: Proposal, now: datetime) -> str | None:
     """The workflow's condition for ``endorse``: an open round whose rule is met at ``now``."""
     round_ = open_round_of(proposal)
@@ -90,7 +98,11 @@ def refusal_to_endorse(proposal: Proposal, now: datetime) -> str | None:
 def refusal_to_close(proposal: Proposal, now: datetime) -> str | None:
     """The workflow's condition for ``close_without_consensus``: the deadline has passed and the rule
     is not met (an objection stands, or a standard round's quorum was not reached)."""
-    round_ = open_round_of(proposal)
+    return refusal_to_close_round(open_round_of(proposal), now)
+
+
+def refusal_to_close_round(round_: ConsensusRound | None, now: datetime) -> str | None:
+    """``refusal_to_close`` for an open round already loaded (None: the proposal has none)."""
     if round_ is None:
         return _("The proposal has no open consensus round.")
     if not round_.deadline_passed(now):
@@ -140,6 +152,41 @@ def tally_of(round_: ConsensusRound) -> Tally:
         else:
             tally.objected.append({"delegation": name, "reason": row.reason or ""})
     return tally
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """The published outcome of the round that decided a proposal, from the tally frozen when it closed."""
+
+    round: ConsensusRound
+    is_endorsed: bool
+    decided_at: datetime
+    kind: RoundKind
+    quorum: str
+    tally: Tally
+
+
+#: The round result that decided a proposal in each decided state.
+_DECIDING_RESULT = {ProposalState.ENDORSED: RoundResult.ENDORSED, ProposalState.NOT_ENDORSED: RoundResult.NOT_ENDORSED}
+
+
+def decision_record_of(proposal: Proposal) -> DecisionRecord | None:
+    """The decision record of an endorsed proposal or one closed without consensus (None otherwise).
+    Everything comes from ``round.decision``, frozen by name, so the record never changes later."""
+    result = _DECIDING_RESULT.get(proposal.state)
+    round_ = latest_round_of(proposal) if result is not None else None
+    if round_ is None or round_.result != result:
+        return None
+    record = round_.decision or {}
+    decided_at = datetime.fromisoformat(record["decided_at"]) if record.get("decided_at") else round_.closed_at
+    return DecisionRecord(
+        round=round_,
+        is_endorsed=result == RoundResult.ENDORSED,
+        decided_at=decided_at,
+        kind=RoundKind(record.get("kind", round_.kind)),
+        quorum=record.get("quorum") or f"{round_.quorum_numerator}/{round_.quorum_denominator}",
+        tally=Tally.from_record(record),
+    )
 
 
 def position_history(round_: ConsensusRound) -> list[PositionRecord]:
@@ -273,7 +320,7 @@ def record_position(*, actor, proposal: Proposal, position: Position | str, reas
         raise ValidationFailed("reason", _("Give the reason for the reservation or the objection."))
     if reason is not None and len(reason) > REASON_MAX_LENGTH:
         raise ValidationFailed("reason", _("Use at most %(count)d characters.", count=REASON_MAX_LENGTH))
-    if not permissions.can_record_position(actor, proposal):
+    if not permissions.can_take_part_in_rounds(actor, proposal):
         raise NotAllowed(_("Only a member of a delegation asked in the round records its position."))
     round_ = _locked_open_round(proposal)
     if round_ is None or proposal.state != ProposalState.CONSENSUS:

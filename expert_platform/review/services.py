@@ -191,9 +191,11 @@ def assign_rapporteur(*, actor, proposal: Proposal, user: User,
         select(DelegationSeat).where(DelegationSeat.user_id == user.id, DelegationSeat.removed_at.is_(None))
     )
     if seat is None or not user.is_active:
-        raise ValidationFailed("user", _("Only a current council member can be rapporteur."))
+        raise ValidationFailed("user_id", _("Only a current council member can be rapporteur."))
     if assignment_of(proposal, user) is not None:
-        raise ValidationFailed("user", _("%(name)s is a rapporteur of this proposal already.", name=user.display_name))
+        raise ValidationFailed(
+            "user_id", _("%(name)s is a rapporteur of this proposal already.", name=user.display_name)
+        )
     memberships = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
     conflicts = conflicts_of(proposal=proposal, user=user, seat=seat, memberships=memberships)
     waiver = (waiver_reason or "").strip() or None
@@ -218,7 +220,9 @@ def assign_rapporteur(*, actor, proposal: Proposal, user: User,
             db.session.add(assignment)
             db.session.flush()
     except IntegrityError as error:
-        raise ValidationFailed("user", _("Someone assigned this rapporteur a moment ago. Reload the page.")) from error
+        raise ValidationFailed(
+            "user_id", _("Someone assigned this rapporteur a moment ago. Reload the page.")
+        ) from error
     audit.record(
         actor=actor, action="review.rapporteur_assigned", object_id=assignment.id,
         summary=f"{user.display_name} made rapporteur {number} of {proposal.reference}"
@@ -300,6 +304,8 @@ def share_review(*, actor, proposal: Proposal, review: Review, with_name: bool =
     changes only how it is signed. Raises NotAllowed unless the actor is the secretariat."""
     if not permissions.can_share_review(actor, proposal):
         raise NotAllowed(_("Only the secretariat shares reviews with the authors."))
+    if review.proposal_id != proposal.id:
+        raise ValidationFailed(None, _("This review belongs to another proposal."))
     first_time = review.shared_at is None
     if first_time:
         review.shared_at = utcnow()
@@ -327,6 +333,11 @@ def unshare_review(*, actor, proposal: Proposal, review: Review) -> Review:
     review.shared_by_id = None
     review.is_shared_with_name = False
     db.session.flush()
+    audit.record(
+        actor=actor, action="review.review_unshared", object_id=review.id,
+        summary=f"Review by rapporteur {review.assignment.number} of {proposal.reference} no longer shared",
+        details={"proposal": proposal.reference},
+    )
     return review
 
 

@@ -15,6 +15,7 @@ from expert_platform.proposals import services, workflow
 from expert_platform.proposals.models import Proposal
 from tests.conftest import CSRF_INPUT, fetch_csrf_token, sign_in
 from tests.html_tree import parse_html
+from tests.journeys import take
 
 #: A minimal but real PDF document.
 PDF = (
@@ -78,7 +79,7 @@ def client_of(app):
 
 def act(proposal: Proposal, action: ProposalAction, actor, note: str | None = None) -> None:
     """Take ``action`` through the workflow and commit, as the request would."""
-    workflow.transition(proposal, action, actor=actor, note=note)
+    take(proposal, action, actor, note)
     db.session.commit()
 
 

@@ -8,8 +8,8 @@ import pytest
 from expert_platform.database import utcnow
 from expert_platform.enums import ProposalState, Role
 from expert_platform.extensions import db
-from expert_platform.proposals import workflow
 from expert_platform.proposals.models import NOTE_MAX_LENGTH, Proposal
+from tests import journeys
 from tests.html_tree import parse_html
 
 from .page_steps import (
@@ -44,7 +44,7 @@ def secretariat(make_user):
 
 
 def take(proposal, action: str, actor, note: str | None = None) -> None:
-    workflow.transition(stored(proposal.id), action, actor=actor, note=note)
+    journeys.take(stored(proposal.id), action, actor, note)
     db.session.commit()
 
 

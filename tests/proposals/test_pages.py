@@ -13,6 +13,7 @@ from expert_platform.proposals.models import Proposal
 from expert_platform.thinktanks.models import Membership
 from tests.experts.support import StatementCounter
 from tests.html_tree import parse_html
+from tests.journeys import take
 
 from .page_steps import (
     button_labels,
@@ -63,7 +64,7 @@ def proposal_in(make_proposal, author, secretariat):
         actors = {"author": writer, "secretariat": secretariat, "system": workflow.SYSTEM}
         for action, who in ROUTES[state]:
             note = "Add a timetable." if action == "return_for_revision" else None
-            workflow.transition(proposal, action, actor=actors[who], note=note)
+            take(proposal, action, actors[who], note)
         db.session.commit()
         return proposal
 

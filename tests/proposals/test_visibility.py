@@ -28,6 +28,7 @@ from expert_platform.extensions import db
 from expert_platform.proposals import annexes, services, workflow
 from expert_platform.proposals.models import Annex, Proposal, ProposalAuthor, ProposalEvent
 from tests.conftest import fetch_csrf_token, sign_in
+from tests.journeys import take
 from tests.proposals.revision_support import PDF
 
 S = ProposalState
@@ -46,6 +47,8 @@ OUTSIDERS = (OTHER_EXPERT, COUNCIL_MEMBER, SECRETARIAT, RESEARCHER, ANONYMOUS)
 SIGN_IN_FIRST = frozenset({
     "proposals.mine", "proposals.new", "proposals.act", "proposals.invite_coauthor",
     "proposals.remove_coauthor", "proposals.hand_lead", "proposals.answer_invitation",
+    "review.start", "review.return_for_revision", "review.assign", "review.unassign", "review.save_review",
+    "review.share", "review.unshare", "review.open_round", "review.record_position", "review.close_round",
 })
 #: A page with a form, for a CSRF token, for signed-in and anonymous visitors alike.
 FORM_PAGE = "/thinktanks/apply"
@@ -125,7 +128,7 @@ def bring_to(state: ProposalState, proposal: Proposal, people: dict, marker: str
     assert state == S.ENDORSED
     for action, actor in ((A.START_REVIEW, secretariat), (A.OPEN_CONSENSUS, secretariat),
                           (A.ENDORSE, workflow.SYSTEM)):
-        workflow.transition(proposal, action, actor=actor)
+        take(proposal, action, actor)
 
 
 # --- Visiting -----------------------------------------------------------------------------------
@@ -237,6 +240,23 @@ def visit_everything_about(visitor: Visitor, setting: Setting, role: str) -> Non
     visitor.post(f"{base}/annexes", 404, {"file": (io.BytesIO(PDF), "intruder.pdf")},
                  content_type="multipart/form-data")
     visitor.post(f"{base}/annexes/{setting.annex_id}/remove", 404)
+    # The council's review of it: the workspace, the discussion, and every form and button there.
+    visitor.get(f"{base}/review", 404)
+    visitor.get(f"{base}/discussion", 404)
+    for path, endpoint, data in (
+        (f"{base}/review/start", "review.start", {}),
+        (f"{base}/review/return", "review.return_for_revision", {"note": "Taken over"}),
+        (f"{base}/rapporteurs", "review.assign", {"user_id": str(setting.people[LEAD].id), "waiver_reason": "x"}),
+        (f"{base}/rapporteurs/1/remove", "review.unassign", {}),
+        (f"{base}/reviews", "review.save_review", {"recommendation": "endorse", "assessment": "Taken over"}),
+        (f"{base}/reviews/1/share", "review.share", {"with_name": "y"}),
+        (f"{base}/reviews/1/unshare", "review.unshare", {}),
+        (f"{base}/rounds", "review.open_round", {"kind": "silence", "deadline": "2030-01-01T10:00"}),
+        (f"{base}/position", "review.record_position", {"position": "object", "reason": "Taken over"}),
+        (f"{base}/rounds/close", "review.close_round", {"note": "Taken over"}),
+        (f"{base}/comments", "discussion.add", {"body": "Taken over", "visibility": "authors"}),
+    ):
+        visitor.post(path, status(endpoint), data)
     # Starting a proposal of one's own, and the listings.
     may_write = role == OTHER_EXPERT
     visitor.get("/proposals/new", status("proposals.new", 200 if may_write else 403))
@@ -350,3 +370,25 @@ def test_a_submitted_proposal_is_seen_by_authors_council_and_secretariat_and_an_
     ]
     assert [visit.path for visit in [*visits, download] if visit.shows(setting.marker) != sees] == []
     assert (download.body.encode("latin-1") == PDF) == sees
+
+
+DELIBERATE = frozenset({COUNCIL_MEMBER, SECRETARIAT})
+DISCUSS = DELIBERATE | {LEAD, CO_AUTHOR}
+
+
+@pytest.mark.parametrize("state", [S.SUBMITTED, S.ENDORSED], ids=["submitted", "endorsed"])
+@pytest.mark.parametrize("role", EVERYONE, ids=[role.replace(" ", "_") for role in EVERYONE])
+def test_the_review_workspace_is_the_councils_and_the_discussion_also_its_authors(app, setting_in, state, role):
+    setting = setting_in(state)
+    visitor = Visitor(app, setting.people[role])
+    base = f"/proposals/{setting.proposal_id}"
+    sees = role in SEEN_BY[state]
+    workspace = 200 if role in DELIBERATE else 403 if sees else 404
+    discussion = 200 if role in DISCUSS else 403 if sees else 404
+
+    visits = [visitor.get(f"{base}/review", workspace), visitor.get(f"{base}/discussion", discussion)]
+
+    assert [(visit.path, visit.response_status) for visit in visits] == [
+        (f"{base}/review", workspace), (f"{base}/discussion", discussion)
+    ]
+    assert [visit.path for visit in visits if visit.response_status != 200 and visit.shows(setting.marker)] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from expert_platform.enums import Role
 from expert_platform.proposals import workflow
+from tests.journeys import take
 
 
 def test_a_draft_withdrawn_before_submission_is_seen_by_its_authors_only(app, db, client, make_proposal,
@@ -38,8 +39,8 @@ def test_readers_of_an_endorsed_proposal_see_its_workflow_but_not_its_authors_wo
     secretariat = make_user(roles=(Role.ADMIN,))
     workflow.transition(proposal, "submit", actor=lead)
     workflow.transition(proposal, "start_review", actor=secretariat)
-    workflow.transition(proposal, "open_consensus", actor=secretariat)
-    workflow.transition(proposal, "endorse", actor=workflow.SYSTEM)
+    take(proposal, "open_consensus", secretariat)
+    take(proposal, "endorse", workflow.SYSTEM)
     db.session.commit()
 
     page = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)

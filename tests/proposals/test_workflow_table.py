@@ -7,8 +7,14 @@ writes exactly one event; a cell outside the table raises InvalidTransition, a r
 raises NotAllowed, and then nothing changed.
 
 The cells share one world (the people, and one proposal in each state, reached through the services
-and ``transition()`` as ``make_proposal`` does), built once in a database of its own; each cell
-rolls its work back, so the next one finds the world as it was built.
+as the platform reaches them: ``tests.journeys.take``), built once in a database of its own; each
+cell rolls its work back, so the next one finds the world as it was built.
+
+Three cells have conditions beyond who may act. ``open_consensus`` needs a round created by
+``rounds.open_round`` (so its allowed cell opens one). ``endorse`` needs the consensus rule met, and
+``close_without_consensus`` needs the deadline passed without consensus: the world has two proposals
+in consensus, one whose silence procedure ended unopposed but is not settled yet (for the endorse
+cells) and one whose standard round ended with an objection standing (for the close cells).
 """
 
 from __future__ import annotations
@@ -16,19 +22,23 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from expert_platform.accounts import services as account_services
 from expert_platform.accounts.models import AnonymousUser, User
+from expert_platform.council.models import DelegationSeat
 from expert_platform.database import utcnow
-from expert_platform.enums import ProposalAction, ProposalState, Role
+from expert_platform.enums import ConsensusOutcome, Position, ProposalAction, ProposalState, Role, RoundKind
 from expert_platform.errors import InvalidTransition, NotAllowed, ValidationFailed
 from expert_platform.extensions import db as _db
 from expert_platform.proposals import coauthors, services, workflow
 from expert_platform.proposals.models import Proposal, ProposalEvent, ProposalRevision, ReferenceCounter
+from expert_platform.review import rounds
 from tests.conftest import DEFAULT_PASSWORD
+from tests.journeys import ensure_a_delegation, open_consensus, take
 from tests.proposals.isolated_app import app_of_its_own, rolled_back
 
 S = ProposalState
@@ -67,18 +77,40 @@ WORKFLOW = {
     (S.CHANGES_REQUESTED, A.WITHDRAW): (S.WITHDRAWN, AUTHORS),
 }
 
-#: How the world reaches each state from a fresh draft: (action, who takes it) in order.
+#: The second proposal in consensus: its standard round's deadline passed with an objection standing.
+OBJECTION_STANDS = "consensus, deadline passed with an objection standing"
+#: The proposals of the world: one per state, and the second one in consensus. The one in
+#: CONSENSUS is a silence procedure whose deadline passed unopposed and that nobody settled yet.
+SITUATIONS = (*S, OBJECTION_STANDS)
+#: What each situation is, as a state.
+STATE_OF = {**{state: state for state in S}, OBJECTION_STANDS: S.CONSENSUS}
+
+IN_REVIEW_PATH = ((A.SUBMIT, LEAD_AUTHOR), (A.START_REVIEW, SECRETARIAT))
+#: How the world reaches each situation from a fresh draft: (action, who takes it) in order, taken
+#: as the platform takes them (``tests.journeys.take``); the two proposals in consensus then get
+#: their rounds in ``ROUNDS_OF``.
 PATH_TO = {
     S.DRAFT: (),
     S.SUBMITTED: ((A.SUBMIT, LEAD_AUTHOR),),
-    S.IN_REVIEW: ((A.SUBMIT, LEAD_AUTHOR), (A.START_REVIEW, SECRETARIAT)),
-    S.CONSENSUS: ((A.SUBMIT, LEAD_AUTHOR), (A.START_REVIEW, SECRETARIAT), (A.OPEN_CONSENSUS, SECRETARIAT)),
-    S.ENDORSED: ((A.SUBMIT, LEAD_AUTHOR), (A.START_REVIEW, SECRETARIAT), (A.OPEN_CONSENSUS, SECRETARIAT),
-                 (A.ENDORSE, THE_SYSTEM)),
-    S.NOT_ENDORSED: ((A.SUBMIT, LEAD_AUTHOR), (A.START_REVIEW, SECRETARIAT), (A.OPEN_CONSENSUS, SECRETARIAT),
-                     (A.CLOSE_WITHOUT_CONSENSUS, SECRETARIAT)),
+    S.IN_REVIEW: IN_REVIEW_PATH,
+    S.CONSENSUS: IN_REVIEW_PATH,
+    OBJECTION_STANDS: IN_REVIEW_PATH,
+    S.ENDORSED: (*IN_REVIEW_PATH, (A.OPEN_CONSENSUS, SECRETARIAT), (A.ENDORSE, THE_SYSTEM)),
+    S.NOT_ENDORSED: (*IN_REVIEW_PATH, (A.OPEN_CONSENSUS, SECRETARIAT), (A.CLOSE_WITHOUT_CONSENSUS, SECRETARIAT)),
     S.CHANGES_REQUESTED: ((A.SUBMIT, LEAD_AUTHOR), (A.RETURN_FOR_REVISION, SECRETARIAT)),
     S.WITHDRAWN: ((A.WITHDRAW, LEAD_AUTHOR),),
+}
+
+#: The rounds of the world were opened this long ago, for ROUND_HOURS: their deadlines passed an hour ago.
+OPENED_AGO = timedelta(hours=73)
+ROUND_HOURS = 72
+
+#: Actions of a state that are not offered as buttons on the world's proposal, because their
+#: condition does not hold there (the cells above still allow the role).
+CONDITION_UNMET = {
+    S.IN_REVIEW: {A.OPEN_CONSENSUS},  # no round yet: the secretariat opens one with its type and deadline
+    S.CONSENSUS: {A.CLOSE_WITHOUT_CONSENSUS},  # the rule is met: the proposal is endorsed, not closed
+    OBJECTION_STANDS: {A.ENDORSE},  # an objection stands
 }
 
 NOTE = "Please shorten the implementation section."
@@ -104,6 +136,10 @@ def cell_id(cell) -> str:
     return f"{state.value}-{action.value}-{role.replace(' ', '_')}"
 
 
+def situation_id(situation) -> str:
+    return situation.value if isinstance(situation, ProposalState) else "consensus_with_an_objection_standing"
+
+
 def note_for(action: ProposalAction) -> str | None:
     return NOTE if action == A.RETURN_FOR_REVISION else None
 
@@ -114,9 +150,9 @@ def note_for(action: ProposalAction) -> str | None:
 @dataclass
 class World:
     user_ids: dict[str, int]
-    proposal_ids: dict[ProposalState, int]
-    #: A state the services could not reach, and why: its cells fail with this, the others still run.
-    unreachable: dict[ProposalState, str]
+    proposal_ids: dict[ProposalState | str, int]
+    #: A situation the services could not reach, and why: its cells fail with this, the others still run.
+    unreachable: dict[ProposalState | str, str]
 
     def actor(self, role: str):
         if role == ANONYMOUS:
@@ -125,10 +161,12 @@ class World:
             return workflow.SYSTEM
         return _db.session.get(User, self.user_ids[role])
 
-    def proposal_in(self, state: ProposalState) -> Proposal:
-        if state in self.unreachable:
-            pytest.fail(f"no proposal could be brought to {state.value}: {self.unreachable[state]}")
-        return _db.session.get(Proposal, self.proposal_ids[state])
+    def proposal_in(self, state: ProposalState | str, action: ProposalAction | None = None) -> Proposal:
+        """The world's proposal in ``state``; for closing without consensus, the one whose objection stands."""
+        situation = OBJECTION_STANDS if (state, action) == (S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS) else state
+        if situation in self.unreachable:
+            pytest.fail(f"no proposal could be brought to {situation_id(situation)}: {self.unreachable[situation]}")
+        return _db.session.get(Proposal, self.proposal_ids[situation])
 
 
 def create_person(role: str, roles) -> User:
@@ -149,31 +187,60 @@ def build_world() -> World:
         SECRETARIAT: create_person(SECRETARIAT, (Role.ADMIN,)),
         RESEARCHER: create_person(RESEARCHER, (Role.RESEARCHER,)),
     }
+    ensure_a_delegation(people[SECRETARIAT])  # a round asks the delegations: one has a member
     _db.session.commit()
     world = World(user_ids={role: person.id for role, person in people.items()}, proposal_ids={}, unreachable={})
-    for state, path in PATH_TO.items():
+    for situation, path in PATH_TO.items():
         try:
-            world.proposal_ids[state] = proposal_brought_to(state, path, world)
-        except Exception as error:  # noqa: BLE001 - reported by the cells of this state
+            world.proposal_ids[situation] = proposal_brought_to(situation, path, world)
+        except Exception as error:  # noqa: BLE001 - reported by the cells of this situation
             _db.session.rollback()
-            world.unreachable[state] = repr(error)
+            world.unreachable[situation] = repr(error)
     return world
 
 
-def proposal_brought_to(state: ProposalState, path, world: World) -> int:
+def open_a_silence_procedure_that_ended_unopposed(proposal: Proposal, world: World) -> None:
+    open_consensus(proposal, world.actor(SECRETARIAT), kind=RoundKind.SILENCE, hours=ROUND_HOURS,
+                   now=utcnow() - OPENED_AGO)
+
+
+def open_a_standard_round_that_ended_with_an_objection(proposal: Proposal, world: World) -> None:
+    opened_at = utcnow() - OPENED_AGO
+    round_ = open_consensus(proposal, world.actor(SECRETARIAT), kind=RoundKind.STANDARD, hours=ROUND_HOURS,
+                            now=opened_at)
+    rounds.record_position(actor=a_member_of(round_.asked[0].delegation_id), proposal=proposal,
+                           position=Position.OBJECT, reason="Not now.", now=opened_at + timedelta(hours=1))
+
+
+ROUNDS_OF = {
+    S.CONSENSUS: open_a_silence_procedure_that_ended_unopposed,
+    OBJECTION_STANDS: open_a_standard_round_that_ended_with_an_objection,
+}
+
+
+def a_member_of(delegation_id: int) -> User:
+    return _db.session.scalar(select(User).join(DelegationSeat, DelegationSeat.user_id == User.id).where(
+        DelegationSeat.delegation_id == delegation_id, DelegationSeat.removed_at.is_(None)
+    ).order_by(DelegationSeat.id).limit(1))
+
+
+def proposal_brought_to(situation, path, world: World) -> int:
     """A complete draft by the lead, with an accepted co-author and an open invitation, then ``path``."""
     lead = world.actor(LEAD_AUTHOR)
     proposal = services.create_draft(actor=lead, content=services.Content(
-        title=f"Shared water gauges ({state.value})", summary="A short summary.", body="## Problem\n\nWater.",
-        language="en", dimensions=("environmental",), member_state_ids=(), keywords=("water",),
+        title=f"Shared water gauges ({situation_id(situation)})", summary="A short summary.",
+        body="## Problem\n\nWater.", language="en", dimensions=("environmental",), member_state_ids=(),
+        keywords=("water",),
     ))
     coauthors.invite(actor=lead, proposal=proposal, user=world.actor(CO_AUTHOR))
     coauthors.respond(actor=world.actor(CO_AUTHOR), proposal=proposal, accept=True)
     coauthors.invite(actor=lead, proposal=proposal, user=world.actor(INVITED_CO_AUTHOR))
     for action, role in path:
-        workflow.transition(proposal, action, actor=world.actor(role), note=note_for(action))
+        take(proposal, action, world.actor(role), note_for(action), secretariat=world.actor(SECRETARIAT))
+    if situation in ROUNDS_OF:
+        ROUNDS_OF[situation](proposal, world)
     _db.session.commit()
-    assert proposal.state == state
+    assert proposal.state == STATE_OF[situation]
     return proposal.id
 
 
@@ -210,6 +277,22 @@ def stored(proposal_id: int) -> Snapshot:
     return Snapshot(proposal.state, proposal.version, proposal.reference, Counter(actions), revisions)
 
 
+def latest_event(proposal: Proposal) -> ProposalEvent:
+    return _db.session.scalar(
+        select(ProposalEvent).where(ProposalEvent.proposal_id == proposal.id).order_by(ProposalEvent.id.desc()).limit(1)
+    )
+
+
+def act(proposal: Proposal, action: ProposalAction, actor) -> ProposalEvent:
+    """The cell's action: ``transition()`` itself, except opening consensus, whose condition (a round
+    exists) only ``rounds.open_round`` meets: it creates the round, then takes the transition."""
+    if action == A.OPEN_CONSENSUS:
+        rounds.open_round(actor=actor, proposal=proposal, kind=RoundKind.STANDARD,
+                          deadline_at=utcnow() + timedelta(hours=ROUND_HOURS))
+        return latest_event(proposal)
+    return workflow.transition(proposal, action, actor=actor, note=note_for(action))
+
+
 # --- The literal table is the implemented table -------------------------------------------------
 
 
@@ -232,7 +315,21 @@ def test_the_cells_tested_below_are_every_state_action_and_role():
 
 def test_the_world_has_one_proposal_in_each_state_reached_through_the_workflow(world):
     assert world.unreachable == {}
-    assert {state: world.proposal_in(state).state for state in S} == {state: state for state in S}
+    assert {situation: world.proposal_in(situation).state for situation in SITUATIONS} == STATE_OF
+
+
+def test_the_two_proposals_in_consensus_have_an_open_round_past_its_deadline_one_met_one_blocked(world):
+    now = utcnow()
+    met = rounds.open_round_of(world.proposal_in(S.CONSENSUS))
+    blocked = rounds.open_round_of(world.proposal_in(S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS))
+
+    assert (met.kind, met.deadline_passed(now), rounds.outcome_of(met, now)) == (
+        RoundKind.SILENCE, True, ConsensusOutcome.ENDORSED
+    )
+    assert (blocked.kind, blocked.deadline_passed(now), rounds.outcome_of(blocked, now)) == (
+        RoundKind.STANDARD, True, ConsensusOutcome.BLOCKED
+    )
+    assert [row.position for row in blocked.positions] == [Position.OBJECT]
 
 
 # --- Every cell ---------------------------------------------------------------------------------
@@ -240,11 +337,11 @@ def test_the_world_has_one_proposal_in_each_state_reached_through_the_workflow(w
 
 @pytest.mark.parametrize(("state", "action", "role"), ALLOWED_CELLS, ids=[cell_id(c) for c in ALLOWED_CELLS])
 def test_an_allowed_role_moves_the_proposal_to_the_target_state_with_one_event(cell, state, action, role):
-    proposal = cell.proposal_in(state)
+    proposal = cell.proposal_in(state, action)
     actor = cell.actor(role)
     before = stored(proposal.id)
 
-    event = workflow.transition(proposal, action, actor=actor, note=note_for(action))
+    event = act(proposal, action, actor)
 
     after = stored(proposal.id)
     target = WORKFLOW[state, action][0]
@@ -267,7 +364,7 @@ def test_an_allowed_role_moves_the_proposal_to_the_target_state_with_one_event(c
 
 @pytest.mark.parametrize(("state", "action", "role"), REFUSED_ROLE_CELLS, ids=[cell_id(c) for c in REFUSED_ROLE_CELLS])
 def test_a_role_the_cell_does_not_name_is_not_allowed_and_nothing_changes(cell, state, action, role):
-    proposal = cell.proposal_in(state)
+    proposal = cell.proposal_in(state, action)
     before = stored(proposal.id)
 
     with pytest.raises(NotAllowed) as refused:
@@ -281,7 +378,7 @@ def test_a_role_the_cell_does_not_name_is_not_allowed_and_nothing_changes(cell, 
     ("state", "action", "role"), CELLS_OUTSIDE_THE_TABLE, ids=[cell_id(c) for c in CELLS_OUTSIDE_THE_TABLE]
 )
 def test_an_action_the_state_does_not_have_is_an_invalid_transition_and_nothing_changes(cell, state, action, role):
-    proposal = cell.proposal_in(state)
+    proposal = cell.proposal_in(state, action)
     before = stored(proposal.id)
 
     with pytest.raises(InvalidTransition) as refused:
@@ -291,14 +388,87 @@ def test_an_action_the_state_does_not_have_is_an_invalid_transition_and_nothing_
     assert stored(proposal.id) == before
 
 
-@pytest.mark.parametrize("state", list(S), ids=[state.value for state in S])
+@pytest.mark.parametrize("situation", SITUATIONS, ids=[situation_id(situation) for situation in SITUATIONS])
 @pytest.mark.parametrize("role", ROLES, ids=[role.replace(" ", "_") for role in ROLES])
-def test_the_buttons_offered_are_the_allowed_cells_of_the_state(cell, state, role):
-    proposal = cell.proposal_in(state)
+def test_the_buttons_offered_are_the_allowed_cells_of_the_state_whose_condition_holds(cell, situation, role):
+    proposal = cell.proposal_in(situation)
+    state = STATE_OF[situation]
 
     offered = workflow.available_actions(proposal, cell.actor(role))
 
-    assert set(offered) == {action for (s, action, r) in ALLOWED_CELLS if s == state and r == role}
+    assert set(offered) == {
+        action for (s, action, r) in ALLOWED_CELLS if s == state and r == role
+    } - CONDITION_UNMET.get(situation, set())
+
+
+# --- The conditions of the consensus cells ------------------------------------------------------
+
+
+def refusal_of(proposal: Proposal, action: ProposalAction, actor) -> str:
+    before = stored(proposal.id)
+    with pytest.raises(InvalidTransition) as refused:
+        workflow.transition(proposal, action, actor=actor)
+    assert type(refused.value) is InvalidTransition
+    assert stored(proposal.id) == before
+    return refused.value.message
+
+
+def test_opening_consensus_by_a_plain_transition_without_a_round_is_an_invalid_transition(cell):
+    proposal = cell.proposal_in(S.IN_REVIEW)
+
+    assert refusal_of(proposal, A.OPEN_CONSENSUS, cell.actor(SECRETARIAT)) == (
+        "Open a consensus round with its type and deadline."
+    )
+    assert rounds.rounds_of(proposal) == []
+
+
+def test_endorsing_while_an_objection_stands_is_an_invalid_transition(cell):
+    proposal = cell.proposal_in(S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS)
+
+    assert refusal_of(proposal, A.ENDORSE, workflow.SYSTEM) == (
+        "The consensus rule is not met: the proposal cannot be endorsed."
+    )
+
+
+def test_endorsing_before_every_delegation_answered_and_before_the_deadline_is_an_invalid_transition(cell):
+    proposal = cell.proposal_in(S.IN_REVIEW)
+    open_consensus(proposal, cell.actor(SECRETARIAT), kind=RoundKind.STANDARD, hours=ROUND_HOURS)
+
+    assert refusal_of(proposal, A.ENDORSE, workflow.SYSTEM) == (
+        "The consensus rule is not met: the proposal cannot be endorsed."
+    )
+
+
+def test_closing_without_consensus_before_the_deadline_is_an_invalid_transition(cell):
+    proposal = cell.proposal_in(S.IN_REVIEW)
+    round_ = open_consensus(proposal, cell.actor(SECRETARIAT), kind=RoundKind.STANDARD, hours=ROUND_HOURS)
+    rounds.record_position(actor=a_member_of(round_.asked[0].delegation_id), proposal=proposal,
+                           position=Position.OBJECT, reason="Not now.")
+
+    assert refusal_of(proposal, A.CLOSE_WITHOUT_CONSENSUS, cell.actor(SECRETARIAT)) == (
+        "The round can be closed without consensus only once its deadline has passed."
+    )
+
+
+def test_closing_without_consensus_when_the_rule_is_met_is_an_invalid_transition(cell):
+    proposal = cell.proposal_in(S.CONSENSUS)
+
+    assert refusal_of(proposal, A.CLOSE_WITHOUT_CONSENSUS, cell.actor(SECRETARIAT)) == (
+        "The consensus rule is met: the proposal is endorsed, not closed."
+    )
+
+
+def test_closing_without_consensus_just_before_the_deadline_is_refused_and_just_after_it_allowed(cell):
+    proposal = cell.proposal_in(S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS)
+    deadline = rounds.open_round_of(proposal).deadline_at
+    secretariat = cell.actor(SECRETARIAT)
+
+    with pytest.raises(InvalidTransition):
+        workflow.transition(proposal, A.CLOSE_WITHOUT_CONSENSUS, actor=secretariat,
+                            now=deadline - timedelta(seconds=1))
+    event = workflow.transition(proposal, A.CLOSE_WITHOUT_CONSENSUS, actor=secretariat, now=deadline)
+
+    assert (event.from_state, event.to_state) == (S.CONSENSUS, S.NOT_ENDORSED)
 
 
 # --- Submission, revisions, references, notes ---------------------------------------------------

@@ -31,6 +31,7 @@ from expert_platform.reference.models import MemberState
 from expert_platform.reference.services import load_reference_data
 from expert_platform.thinktanks import services as think_tank_services
 from tests.conftest import DEFAULT_PASSWORD
+from tests.journeys import take
 from tests.proposals.isolated_app import app_of_its_own, rolled_back
 
 #: (name, payload). Raw HTML in Markdown is shown as text; the Markdown ones build real links.
@@ -379,7 +380,7 @@ def endorsed_with(writers: Writers, payload: str) -> Proposal:
     )
     for action, actor in ((ProposalAction.RESUBMIT, expert), (ProposalAction.START_REVIEW, secretariat),
                           (ProposalAction.OPEN_CONSENSUS, secretariat), (ProposalAction.ENDORSE, workflow.SYSTEM)):
-        workflow.transition(proposal, action, actor=actor)
+        take(proposal, action, actor)
     db.session.commit()
     return proposal
 

@@ -38,7 +38,8 @@ def make_council(app, states, make_user, secretariat):
             counter["n"] += 1
             person = make_user(email=f"delegate{counter['n']}@example.org",
                                display_name=f"Delegate {code} {counter['n']}", roles=(Role.RESEARCHER,))
-            council_services.appoint(actor=secretariat, user=person, member_state=states[code], role=DelegationRole.HEAD)
+            council_services.appoint(actor=secretariat, user=person, member_state=states[code],
+                                     role=DelegationRole.HEAD)
             heads[code] = person
         for code in alternates:
             counter["n"] += 1

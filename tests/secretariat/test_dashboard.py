@@ -111,7 +111,7 @@ def test_the_dashboard_links_to_every_secretariat_page(admin_client, states):
     links = parse_html(admin_client.get("/secretariat")).find("ul", id="secretariat-pages").find_all("a")
 
     assert [link.attributes["href"] for link in links] == [
-        "/secretariat/council", "/secretariat/member-states", "/secretariat/audit", "/admin/users"]
+        "/council/review", "/secretariat/council", "/secretariat/member-states", "/secretariat/audit", "/admin/users"]
 
 
 def count_queries(app, db, client, path: str) -> int:
