@@ -24,12 +24,13 @@ from ..errors import DomainError, render_error
 from ..experts.languages import language_name
 from ..extensions import db
 from ..forms import ActionForm
-from ..permissions import can_edit_proposal, can_view_proposal, require
+from ..permissions import can_edit_proposal, require
 from ..security import accepts_body_up_to, safe_next_url
 from ..web import flash_error, flash_success, show_error
 from . import annexes
 from .diff import word_diff_html
 from .models import Annex, Proposal, ProposalRevision
+from .views import visible_proposal
 
 bp = Blueprint("revisions", __name__)
 log = logging.getLogger(__name__)
@@ -66,14 +67,6 @@ class Version:
 
 def _actor():
     return current_user._get_current_object()
-
-
-def _visible_proposal(proposal_id: int) -> Proposal:
-    """The proposal, or 404 when it does not exist or the viewer may not see it."""
-    proposal = db.session.get(Proposal, proposal_id) if 0 < proposal_id <= _MAX_ID else None
-    if proposal is None or not can_view_proposal(current_user, proposal):
-        abort(404)
-    return proposal
 
 
 def _revision_of(proposal: Proposal, number: int) -> ProposalRevision:
@@ -128,7 +121,7 @@ def dimension_label(value: str) -> str:
 
 @bp.get("/proposals/<int:proposal_id>/revisions/<int:number>")
 def show(proposal_id: int, number: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     revision = _revision_of(proposal, number)
     return render_template(
         "revisions/show.html",
@@ -157,7 +150,7 @@ def comparable_versions(proposal: Proposal) -> list[Version]:
 @bp.get("/proposals/<int:proposal_id>/diff")
 def diff(proposal_id: int):
     """Compare ``from`` with ``to`` (revision numbers, or ``current``); by default the last two."""
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     versions = comparable_versions(proposal)
     by_key = {version.key: version for version in versions}
     if len(versions) < 2:
@@ -187,14 +180,14 @@ def _annexes_page(proposal: Proposal, form: AnnexUploadForm):
 @bp.get("/proposals/<int:proposal_id>/annexes", endpoint="annexes")
 def annexes_page(proposal_id: int):
     """The working copy's annexes, and for co-authors the upload form (also shown again after a refusal)."""
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     return _annexes_page(proposal, AnnexUploadForm())
 
 
 @bp.post("/proposals/<int:proposal_id>/annexes")
 @accepts_body_up_to("ANNEX_MAX_BYTES", margin=annexes.UPLOAD_FORM_MARGIN_BYTES)
 def upload_annex(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_edit_proposal(current_user, proposal))
     form = AnnexUploadForm()
     if not form.validate_on_submit():
@@ -231,7 +224,7 @@ def upload_too_large(error):
 
 @bp.post("/proposals/<int:proposal_id>/annexes/<int:annex_id>/remove")
 def remove_annex(proposal_id: int, annex_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     annex = _annex_of(proposal, annex_id)
     require(can_edit_proposal(current_user, proposal))
     form = ReturningForm()
@@ -251,7 +244,7 @@ def remove_annex(proposal_id: int, annex_id: int):
 @bp.get("/proposals/<int:proposal_id>/annexes/<int:annex_id>")
 def download_annex(proposal_id: int, annex_id: int):
     """The PDF as an attachment (never shown inline), under the name it was uploaded with."""
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     annex = _annex_of(proposal, annex_id)
     path = annexes.stored_path(current_app.config["UPLOAD_DIR"], annex)
     if not path.is_file():

@@ -73,7 +73,7 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _visible_proposal(proposal_id: int) -> Proposal:
+def visible_proposal(proposal_id: int) -> Proposal:
     """The proposal, or 404 when it does not exist or the viewer may not see it (a draft, for anyone
     but its co-authors: the same page as for a missing id, so a draft's existence never shows)."""
     proposal = db.session.get(Proposal, proposal_id)
@@ -169,7 +169,7 @@ def _new_page(form: ProposalForm, *, preview: dict | None = None, status: int = 
 # No login_required: a signed-out visitor gets the same 404 as everyone else who may not see a draft.
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
 def edit(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     if request.method == "POST" and not can_edit_proposal(current_user, proposal) and can_act_as_author(
         current_user, proposal
     ):
@@ -303,7 +303,7 @@ bp.record_once(_register_token_recovery)
 
 @bp.get("/proposals/<int:proposal_id>")
 def show(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     review_web.settle_if_due(proposal)
     return _proposal_page(proposal)
 
@@ -431,7 +431,7 @@ _ACTION_DONE = {
 @bp.post("/proposals/<int:proposal_id>/actions/<action>")
 @login_required
 def act(proposal_id: int, action: str):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     try:
         chosen = ProposalAction(action)
     except ValueError:
@@ -463,7 +463,7 @@ def act(proposal_id: int, action: str):
 @bp.post("/proposals/<int:proposal_id>/coauthors")
 @login_required
 def invite_coauthor(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_manage_coauthors(current_user, proposal))
     form = InviteCoauthorForm()
     if form.validate_on_submit():
@@ -497,7 +497,7 @@ def _coauthor_button(proposal: Proposal, change, success_message: str):
 @bp.post("/proposals/<int:proposal_id>/coauthors/<int:author_id>/remove")
 @login_required
 def remove_coauthor(proposal_id: int, author_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     author = _author_of(proposal, author_id)
     require(can_manage_coauthors(current_user, proposal))
     name = author.user.display_name
@@ -511,7 +511,7 @@ def remove_coauthor(proposal_id: int, author_id: int):
 @bp.post("/proposals/<int:proposal_id>/coauthors/<int:author_id>/lead")
 @login_required
 def hand_lead(proposal_id: int, author_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     author = _author_of(proposal, author_id)
     require(can_manage_coauthors(current_user, proposal))
     return _coauthor_button(

@@ -22,10 +22,10 @@ from ..permissions import (
     can_reply_to_comment,
     can_view_comment,
     can_view_discussion,
-    can_view_proposal,
     require,
 )
 from ..proposals.models import Proposal
+from ..proposals.views import visible_proposal
 from ..web import flash_success, get_child_or_404, show_error
 from . import services
 from .discussion_forms import CommentForm
@@ -46,14 +46,6 @@ class Thread:
 
 def _actor():
     return current_user._get_current_object()
-
-
-def _visible_proposal(proposal_id: int) -> Proposal:
-    """The proposal, or 404 when it does not exist or the viewer may not see it."""
-    proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or not can_view_proposal(current_user, proposal):
-        abort(404)
-    return proposal
 
 
 def threads_of(proposal: Proposal, viewer) -> list[Thread]:
@@ -88,7 +80,7 @@ def _page(proposal: Proposal, *, new_form: CommentForm | None = None, reply_to: 
 # No login_required: a signed-out visitor gets the same 404 as everyone who may not see the proposal.
 @bp.get("/proposals/<int:proposal_id>/discussion")
 def show(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_view_discussion(current_user, proposal))
     settle_if_due(proposal)
     return _page(proposal)
@@ -96,7 +88,7 @@ def show(proposal_id: int):
 
 @bp.post("/proposals/<int:proposal_id>/comments")
 def add(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_view_discussion(current_user, proposal))
     form = CommentForm()
     parent = _parent(proposal, form.parent_id.data)

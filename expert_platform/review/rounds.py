@@ -361,6 +361,11 @@ def settle(*, proposal: Proposal, now: datetime | None = None) -> ConsensusOutco
 def _settle_locked(proposal: Proposal, round_: ConsensusRound, now: datetime) -> ConsensusOutcome:
     outcome = outcome_of(round_, now)
     if outcome == ConsensusOutcome.ENDORSED:
+        # A rule met by the deadline passing was met at the deadline, whenever cron or a page view
+        # notices it: the decision (and the endorsement's date) is the deadline's.
+        just_before = round_.deadline_at - timedelta(microseconds=1)
+        if round_.deadline_passed(now) and outcome_of(round_, just_before) != ConsensusOutcome.ENDORSED:
+            now = round_.deadline_at
         # The transition first: its condition re-checks the rule on the round while it is open.
         workflow.transition(proposal, ProposalAction.ENDORSE, actor=workflow.SYSTEM, now=now)
         _close(round_, result=RoundResult.ENDORSED, now=now, actor=None)

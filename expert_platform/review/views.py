@@ -35,6 +35,7 @@ from ..permissions import (
 )
 from ..proposals import workflow
 from ..proposals.models import Proposal
+from ..proposals.views import visible_proposal
 from ..web import flash_error, flash_success, get_child_or_404, show_error
 from . import rounds, services
 from .forms import (
@@ -58,17 +59,9 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _visible_proposal(proposal_id: int) -> Proposal:
-    """The proposal, or 404 when it does not exist or the viewer may not see it."""
-    proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or not can_view_proposal(current_user, proposal):
-        abort(404)
-    return proposal
-
-
 def _deliberated_proposal(proposal_id: int) -> Proposal:
     """The proposal (404 as above), and 403 for who sees it but does not deliberate (its co-authors)."""
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_view_deliberation(current_user, proposal))
     return proposal
 
@@ -222,7 +215,7 @@ def _button(proposal: Proposal, change, done):
 @bp.post("/proposals/<int:proposal_id>/review/start")
 @login_required
 def start(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_steer_proposal(current_user, proposal))
     return _button(
         proposal,
@@ -234,7 +227,7 @@ def start(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/review/return")
 @login_required
 def return_for_revision(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_steer_proposal(current_user, proposal))
     return _submit(
         proposal, ReturnForRevisionForm(), "return_form",
@@ -246,7 +239,7 @@ def return_for_revision(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/rapporteurs")
 @login_required
 def assign(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_assign_rapporteurs(current_user, proposal))
     candidates = [candidate for candidate in services.candidates_for(proposal) if not candidate.is_assigned]
     return _submit(
@@ -263,7 +256,7 @@ def assign(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/rapporteurs/<int:assignment_id>/remove")
 @login_required
 def unassign(proposal_id: int, assignment_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     assignment = get_child_or_404(RapporteurAssignment, assignment_id, proposal_id=proposal.id)
     require(can_assign_rapporteurs(current_user, proposal))
     name = assignment.user.display_name
@@ -277,7 +270,7 @@ def unassign(proposal_id: int, assignment_id: int):
 @bp.post("/proposals/<int:proposal_id>/reviews")
 @login_required
 def save_review(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_write_review(current_user, proposal, services.assignment_of(proposal, current_user)))
     return _submit(
         proposal, ReviewForm(), "review_form",
@@ -290,7 +283,7 @@ def save_review(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/reviews/<int:review_id>/share")
 @login_required
 def share(proposal_id: int, review_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     review = get_child_or_404(Review, review_id, proposal_id=proposal.id)
     require(can_share_review(current_user, proposal))
     form = ShareReviewForm()
@@ -312,7 +305,7 @@ def share(proposal_id: int, review_id: int):
 @bp.post("/proposals/<int:proposal_id>/reviews/<int:review_id>/unshare")
 @login_required
 def unshare(proposal_id: int, review_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     review = get_child_or_404(Review, review_id, proposal_id=proposal.id)
     require(can_share_review(current_user, proposal))
     return _button(
@@ -325,7 +318,7 @@ def unshare(proposal_id: int, review_id: int):
 @bp.post("/proposals/<int:proposal_id>/rounds")
 @login_required
 def open_round(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_steer_proposal(current_user, proposal))
     return _submit(
         proposal, OpenRoundForm(), "open_round_form",
@@ -339,7 +332,7 @@ def open_round(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/position")
 @login_required
 def record_position(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     # Not can_record_position: when the round closed a moment ago, the delegate gets a message, not a 403.
     require(can_view_deliberation(current_user, proposal) and can_take_part_in_rounds(current_user, proposal))
     return _submit(
@@ -360,7 +353,7 @@ def _position_recorded(recorded: rounds.Recorded) -> str:
 @bp.post("/proposals/<int:proposal_id>/rounds/close")
 @login_required
 def close_round(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal(proposal_id)
     require(can_steer_proposal(current_user, proposal))
     return _submit(
         proposal, CloseRoundForm(), "close_form",

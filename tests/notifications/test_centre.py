@@ -12,29 +12,12 @@ from expert_platform.notifications import services as notifications
 from expert_platform.notifications.models import Notification
 from expert_platform.review import services as review_services
 from tests.html_tree import parse_html
-from tests.proposals.page_steps import flashes, new_expert, signed_in, token
-from tests.review import conftest as review_world
+from tests.proposals.page_steps import flashes, signed_in, token
 
 K = NotificationKind
 TITLE = "Flood warnings"
 SHARED = f"The council shared a comment on “{TITLE}” with you."
 RETURNED = f"“{TITLE}” was returned to you for revision."
-
-
-# The review world's fixtures (tests/review/conftest.py), shared with this folder.
-secretariat = review_world.secretariat
-make_council = review_world.make_council
-bring_to = review_world.bring_to
-
-
-@pytest.fixture
-def author(make_user, make_think_tank):
-    return new_expert(make_user, make_think_tank, display_name="Ann Lee", email="ann@example.org")
-
-
-@pytest.fixture
-def coauthor(make_user, make_think_tank):
-    return new_expert(make_user, make_think_tank, display_name="Bo Chen", email="bo@example.org")
 
 
 @pytest.fixture
@@ -296,3 +279,27 @@ def test_the_review_menu_entry_is_current_on_the_dashboard(app, council):
 
     assert response.status_code == 200
     assert parse_html(response).find("a", href="/council/review").attributes.get("aria-current") == "page"
+
+
+# --- cost --------------------------------------------------------------------------------------------
+
+
+def test_the_centre_asks_the_database_as_often_for_twenty_notifications_as_for_two(app, make_proposal, author):
+    from tests.review.test_dashboard import QueryCounter
+
+    client = signed_in(app, author)
+    counter = QueryCounter(db.engine)
+
+    def notify_about(count: int) -> None:
+        for _ in range(count):
+            about = make_proposal(author=author)
+            notifications.notify(users=[author], kind=K.COMMENT_SHARED, proposal=about, key=f"cost:{about.id}")
+        db.session.commit()
+
+    notify_about(2)
+    few = counter.during(lambda: client.get("/notifications"))
+    notify_about(18)
+    many = counter.during(lambda: client.get("/notifications"))
+
+    assert len(items(client.get("/notifications"))) == 20
+    assert many == few

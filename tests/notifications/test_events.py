@@ -29,30 +29,13 @@ from expert_platform.review import rounds
 from expert_platform.review import services as review_services
 from tests import journeys
 from tests.conftest import link_in
-from tests.proposals.page_steps import new_expert, signed_in, token
-from tests.review import conftest as review_world
+from tests.proposals.page_steps import signed_in, token
 
 K = NotificationKind
 S = ProposalState
 YEAR = utcnow().year
 REFERENCE = f"EP-{YEAR}-0001"
 TITLE = "Flood warnings"
-
-
-# The review world's fixtures (tests/review/conftest.py), shared with this folder.
-secretariat = review_world.secretariat
-make_council = review_world.make_council
-bring_to = review_world.bring_to
-
-
-@pytest.fixture
-def author(make_user, make_think_tank):
-    return new_expert(make_user, make_think_tank, display_name="Ann Lee", email="ann@example.org")
-
-
-@pytest.fixture
-def coauthor(make_user, make_think_tank):
-    return new_expert(make_user, make_think_tank, display_name="Bo Chen", email="bo@example.org")
 
 
 @pytest.fixture

@@ -20,11 +20,24 @@ from expert_platform.extensions import db as _db
 from expert_platform.proposals import workflow
 from expert_platform.review import rounds
 from expert_platform.review import services as review_services
+from tests.proposals.page_steps import new_expert
 
 
 @pytest.fixture
 def secretariat(make_user):
     return make_user(email="secretariat@example.org", display_name="Secretariat Officer", roles=(Role.ADMIN,))
+
+
+@pytest.fixture
+def author(make_user, make_think_tank):
+    """Ann Lee, an expert of a think tank of her own (Kazakhstan)."""
+    return new_expert(make_user, make_think_tank, display_name="Ann Lee", email="ann@example.org")
+
+
+@pytest.fixture
+def coauthor(make_user, make_think_tank):
+    """Bo Chen, an expert of another think tank (Kazakhstan)."""
+    return new_expert(make_user, make_think_tank, display_name="Bo Chen", email="bo@example.org")
 
 
 @pytest.fixture

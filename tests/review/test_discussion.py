@@ -29,16 +29,6 @@ INTERNAL_MARKER = "INTERNAL-7731-do-not-leak"
 
 
 @pytest.fixture
-def author(make_user, make_think_tank):
-    return new_expert(make_user, make_think_tank, display_name="Ann Lee", email="ann@example.org")
-
-
-@pytest.fixture
-def coauthor(make_user, make_think_tank):
-    return new_expert(make_user, make_think_tank, display_name="Bo Chen", email="bo@example.org")
-
-
-@pytest.fixture
 def council(make_council):
     return make_council(("CN", "IN"))
 
