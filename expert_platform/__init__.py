@@ -49,7 +49,9 @@ class DatabaseIdConverter(IntegerConverter):
     """``<int:...>`` limited to what a database integer key can hold."""
 
     def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        from .web import MAX_DATABASE_ID
+
+        kwargs.setdefault("max", MAX_DATABASE_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

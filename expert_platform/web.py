@@ -31,13 +31,18 @@ def flash_error(message: str) -> None:
     flash(message, "error")
 
 
+#: The largest integer key a database can hold (64 bits), as ``<int:>`` routes also accept.
+MAX_DATABASE_ID = 2**63 - 1
+
+
 def get_child_or_404(model, object_id: int, **parent):
     """The ``model`` row with this id that belongs to ``parent`` (for example ``proposal_id=3``).
 
     A missing row and a row of another parent both answer 404: ids of other think tanks' or
     proposals' rows must not reveal that they exist.
     """
-    found = db.session.get(model, object_id)
+    # An id read from a form can be any size; the database could not even bind some (a 500).
+    found = db.session.get(model, object_id) if 0 < object_id <= MAX_DATABASE_ID else None
     if found is None or any(getattr(found, column) != value for column, value in parent.items()):
         abort(404)
     return found

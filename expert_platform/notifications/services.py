@@ -166,6 +166,8 @@ def notifications_of(user, *, page: int = 1, only_unread: bool = False) -> tuple
     if only_unread:
         query = query.where(Notification.read_at.is_(None))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if (max(page, 1) - 1) * PAGE_SIZE >= max(total, 1):
+        return [], total  # past the end (also a page number too large for the database to bind)
     rows = db.session.scalars(
         query.order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)

@@ -137,6 +137,7 @@ def test_the_listing_is_paginated_thirty_a_page(app, proposal, author):
     assert len(items(second)) == 1
     assert parse_html(first).find("a", rel="next").attributes["href"] == "/notifications?page=2"
     assert client.get("/notifications?page=3").status_code == 404
+    assert client.get(f"/notifications?page={10**30}").status_code == 404
     assert len(items(client.get("/notifications?page=nonsense"))) == 30
     assert header_link(first) == "Notifications 31 unread"
 

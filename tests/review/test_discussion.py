@@ -317,6 +317,7 @@ def test_an_answer_to_a_comment_of_another_proposal_is_404(app, proposal, make_p
     assert post(client, proposal, body="Hi", parent_id=str(elsewhere.id)).status_code == 404
     assert post(client, proposal, body="Hi", parent_id="999999").status_code == 404
     assert post(client, proposal, body="Hi", parent_id="not-a-number").status_code == 404
+    assert post(client, proposal, body="Hi", parent_id=str(10**30)).status_code == 404
     assert comment_count() == 1
 
 
