@@ -147,6 +147,8 @@ def read_outbox(app: Flask) -> list[EmailMessage]:
 
 
 def _on_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released: the transaction that queued the messages may still roll back
     messages = session.info.pop(_PENDING_KEY, None)
     if not messages:
         return

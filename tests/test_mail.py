@@ -133,6 +133,30 @@ def test_a_message_queued_outside_a_request_is_sent_when_the_session_commits(app
     ]
 
 
+def test_releasing_a_savepoint_sends_nothing_and_a_rollback_after_it_drops_the_message(app, outbox, make_user):
+    user = make_user(email="savepoint@example.org")
+
+    queue_password_changed(user)
+    with _db.session.begin_nested():  # SQLAlchemy reports a released SAVEPOINT as a commit
+        user.display_name = "Renamed"
+    assert outbox() == []
+    _db.session.rollback()
+
+    assert outbox() == []
+
+
+def test_a_message_queued_before_a_savepoint_leaves_at_the_outer_commit(app, outbox, make_user):
+    user = make_user(email="outer@example.org")
+
+    queue_password_changed(user)
+    with _db.session.begin_nested():
+        user.display_name = "Renamed"
+    assert outbox() == []
+    _db.session.commit()
+
+    assert [message["To"] for message in outbox()] == ["outer@example.org"]
+
+
 # --- After the response ------------------------------------------------------------------------
 
 
