@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
+
+#: The message of every ``Length(max=...)`` validator.
+TOO_LONG = _l("Use at most %(max)d characters.")
+
+
+def unix_newlines(text: str | None) -> str | None:
+    """A form filter: browsers send a textarea's line breaks as CRLF; count and store each as one character."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
 
 
 class MultiCheckboxField(SelectMultipleField):

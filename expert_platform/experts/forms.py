@@ -9,7 +9,7 @@ from wtforms import RadioField, SearchField, SelectField, SelectMultipleField, S
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..enums import Dimension, ProfileVisibility
-from ..forms import MultiCheckboxField, enum_choices
+from ..forms import MultiCheckboxField, enum_choices, unix_newlines
 from .languages import language_choices
 from .models import (
     AFFILIATIONS_MAX_LENGTH,
@@ -30,11 +30,6 @@ LINK_SEPARATOR = "|"
 
 def _at_most(maximum: int) -> Length:
     return Length(max=maximum, message=_l("Use at most %(max)d characters (this has %(length)d)."))
-
-
-def _unix_newlines(text: str | None) -> str | None:
-    # Browsers send a textarea's line breaks as CRLF; count and store each as one character.
-    return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
 
 
 def _cap_search_text(text: str | None) -> str | None:
@@ -66,13 +61,13 @@ class ExpertProfileForm(FlaskForm):
     affiliations = TextAreaField(
         _l("Affiliations"),
         validators=[_at_most(AFFILIATIONS_MAX_LENGTH)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         render_kw={"rows": 3},
     )
     biography = TextAreaField(
         _l("Biography"),
         validators=[_at_most(BIOGRAPHY_MAX_LENGTH)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Markdown: *italic*, **bold**, lists, links and headings. No images and no HTML."),
         render_kw={"rows": 12},
     )
@@ -98,7 +93,7 @@ class ExpertProfileForm(FlaskForm):
     publication_links = TextAreaField(
         _l("Publications"),
         validators=[_at_most(LINKS_TEXT_MAX_LENGTH)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("One link per line, written as: Title | https://address. At most 20."),
         render_kw={"rows": 5, "spellcheck": "false"},
     )

@@ -14,18 +14,12 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from ..accounts.models import EMAIL_MAX_LENGTH
 from ..enums import Dimension
 from ..experts.languages import language_choices
-from ..forms import MultiCheckboxField, enum_choices
+from ..forms import TOO_LONG, MultiCheckboxField, enum_choices, unix_newlines
 from .models import BODY_MAX_BYTES, KEYWORD_MAX_LENGTH, NOTE_MAX_LENGTH, SUMMARY_MAX_LENGTH, TITLE_MAX_LENGTH
 from .services import KEYWORDS_MAX_COUNT, Content
 
-TOO_LONG = _l("Use at most %(max)d characters.")
 # Room for the most keywords the service accepts, with their separators.
 KEYWORDS_TEXT_MAX_LENGTH = KEYWORDS_MAX_COUNT * (KEYWORD_MAX_LENGTH + 2) * 2
-
-
-def _unix_newlines(text: str | None) -> str | None:
-    # Browsers send a textarea's line breaks as CRLF; count and store each as one character.
-    return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
 
 
 class ProposalForm(FlaskForm):
@@ -39,7 +33,7 @@ class ProposalForm(FlaskForm):
     summary = TextAreaField(
         _l("Summary"),
         validators=[Length(max=SUMMARY_MAX_LENGTH, message=TOO_LONG)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Plain text, at most 1500 characters: what the measure is and why it matters."),
         render_kw={"rows": 5},
     )
@@ -48,7 +42,7 @@ class ProposalForm(FlaskForm):
         # The service counts the 200 KB limit in bytes; this only stops absurd input early.
         validators=[Length(max=BODY_MAX_BYTES, message=_l("The text is larger than 200 KB. Move long material "
                                                           "into a PDF annex."))],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Markdown: ## headings, *emphasis*, lists, tables and links. No images and no HTML. "
                        "At most 200 KB."),
         render_kw={"rows": 24, "spellcheck": "true"},
@@ -111,7 +105,7 @@ class ActionNoteForm(FlaskForm):
     note = TextAreaField(
         _l("Note (optional)"),
         validators=[Optional(), Length(max=NOTE_MAX_LENGTH, message=TOO_LONG)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Shown on the proposal's timeline."),
         render_kw={"rows": 2},
     )

@@ -8,14 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
 
 from ..enums import CommentVisibility
-from ..forms import enum_choices
+from ..forms import enum_choices, unix_newlines
 
 BODY_HINT = _l("Markdown: *emphasis*, lists, block quotes and links. No images and no HTML. At most 20,000 characters.")
-
-
-def _unix_newlines(text: str | None) -> str | None:
-    # Browsers send a textarea's line breaks as CRLF; count and store each as one character.
-    return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
 
 
 class CommentForm(FlaskForm):
@@ -25,7 +20,7 @@ class CommentForm(FlaskForm):
     (it is read by whoever reads its thread).
     """
 
-    body = TextAreaField(_l("Comment"), filters=[_unix_newlines], description=BODY_HINT, render_kw={"rows": 6})
+    body = TextAreaField(_l("Comment"), filters=[unix_newlines], description=BODY_HINT, render_kw={"rows": 6})
     # The service refuses a missing or unknown choice with a message better than "Not a valid choice".
     visibility = RadioField(_l("Who reads it"), choices=enum_choices(CommentVisibility), validate_choice=False)
     parent_id = HiddenField()

@@ -13,18 +13,12 @@ from wtforms.validators import AnyOf, InputRequired, Length, Optional, Validatio
 from wtforms.widgets import DateTimeLocalInput
 
 from ..enums import Position, Recommendation, RoundKind
-from ..forms import enum_choices
+from ..forms import TOO_LONG, enum_choices, unix_newlines
 from ..proposals.models import NOTE_MAX_LENGTH
 from .models import REASON_MAX_LENGTH, WAIVER_MAX_LENGTH
 
-TOO_LONG = _l("Use at most %(max)d characters.")
 #: What a browser's datetime-local input sends (seconds only when the user typed them).
 DEADLINE_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
-
-
-def _unix_newlines(text: str | None) -> str | None:
-    # Browsers send a textarea's line breaks as CRLF; count and store each as one character.
-    return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
 
 
 def parse_utc_deadline(text: str | None) -> datetime | None:
@@ -61,7 +55,7 @@ class ReturnForRevisionForm(FlaskForm):
     note = TextAreaField(
         _l("Note to the authors"),
         validators=[Optional(), Length(max=NOTE_MAX_LENGTH, message=TOO_LONG)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Required. Say what to change; the authors read it on the proposal's timeline."),
         render_kw={"rows": 4},
         id="return-note",
@@ -95,7 +89,7 @@ class CloseRoundForm(FlaskForm):
     note = TextAreaField(
         _l("Note (optional)"),
         validators=[Optional(), Length(max=NOTE_MAX_LENGTH, message=TOO_LONG)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Shown on the proposal's timeline."),
         render_kw={"rows": 2},
         id="close-note",
@@ -109,7 +103,7 @@ class AssignRapporteurForm(FlaskForm):
     waiver_reason = TextAreaField(
         _l("Waiver of a conflict of interest"),
         validators=[Optional(), Length(max=WAIVER_MAX_LENGTH, message=TOO_LONG)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Required when the member has a conflict of interest: why they may assess it anyway."),
         render_kw={"rows": 3},
     )
@@ -141,7 +135,7 @@ class ReviewForm(FlaskForm):
     recommendation = EnumRadioField(_l("Recommendation"), Recommendation, _l("Choose a recommendation."))
     assessment = TextAreaField(
         _l("Assessment"),
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Markdown: ## headings, *emphasis*, lists and links. At most 100 KB."),
         render_kw={"rows": 14},
     )
@@ -160,7 +154,7 @@ class PositionForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason"),
         validators=[Optional(), Length(max=REASON_MAX_LENGTH, message=TOO_LONG)],
-        filters=[_unix_newlines],
+        filters=[unix_newlines],
         description=_l("Required for a reservation or an objection; annexed to the decision record."),
         render_kw={"rows": 4},
     )

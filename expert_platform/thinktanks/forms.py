@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..accounts.forms import SignUpForm
 from ..accounts.models import EMAIL_MAX_LENGTH
 from ..enums import MembershipRole, Participation, ThinkTankStatus
-from ..forms import enum_choices
+from ..forms import TOO_LONG, enum_choices
 from .models import (
     CONTACT_NAME_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
@@ -18,8 +18,6 @@ from .models import (
     THINK_TANK_NAME_MAX_LENGTH,
     WEBSITE_MAX_LENGTH,
 )
-
-TOO_LONG = _l("Use at most %(max)d characters.")
 
 
 def _participation_field() -> SelectField:
