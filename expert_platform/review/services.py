@@ -19,8 +19,8 @@ from ..accounts.models import User
 from ..audit import services as audit
 from ..council.models import Delegation, DelegationSeat
 from ..database import utcnow
-from ..enums import CommentVisibility, ProposalAction, ProposalState, Recommendation
-from ..errors import InvalidTransition, NotAllowed, ValidationFailed
+from ..enums import CommentVisibility, ProposalAction, Recommendation
+from ..errors import NotAllowed, ValidationFailed
 from ..extensions import db
 from ..proposals import workflow
 from ..proposals.models import Proposal, ProposalEvent, ProposalRevision
@@ -398,9 +398,3 @@ def commenter_label(comment: Comment, viewer, proposal: Proposal) -> str:
     if comment.author is not None and permissions.is_secretariat(comment.author):
         return _("The secretariat")
     return _("The council")
-
-
-def ensure_state(proposal: Proposal, *states: ProposalState) -> None:
-    if proposal.state not in states:
-        raise InvalidTransition(_("A proposal that is %(state)s cannot be given this action.",
-                                  state=proposal.state.label.lower()))
