@@ -12,13 +12,15 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: run test test-postgres lint translations clean help
+.PHONY: run test test-postgres bench lint translations clean help
 
 help:
 	@echo "make run            install, migrate, load demo data when the database is empty, serve on http://$(HOST):$(PORT)"
 	@echo "make test           install the test tools and run the whole suite on SQLite"
 	@echo "make test-postgres  the same suite on PostgreSQL (DATABASE_URL, default $(POSTGRES_TEST_URL))"
+	@echo "make bench          the search benchmark (20,000 proposals; BENCH_ARGS=\"--proposals 2000\" for a quick one)"
 	@echo "make lint           ruff"
 
 $(BIN)/python:
@@ -45,6 +47,9 @@ test: $(VENV)/.dev-installed
 
 test-postgres: $(VENV)/.dev-installed
 	DATABASE_URL="$${DATABASE_URL:-$(POSTGRES_TEST_URL)}" $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/search_bench.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check expert_platform tests config.py wsgi.py migrations

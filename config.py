@@ -128,6 +128,9 @@ class Config:
         self.UPLOAD_DIR = str(Path(_env("UPLOAD_DIR", str(folder / "uploads"))).resolve())
         self.ANNEX_MAX_BYTES = _env_int("ANNEX_MAX_BYTES", 10 * 1024 * 1024)
 
+        # The archive's search index (Whoosh): one folder per generation and a CURRENT file.
+        self.SEARCH_INDEX_DIR = str(Path(_env("SEARCH_INDEX_DIR", str(folder / "search-index"))).resolve())
+
         # Consensus rounds: the share of the delegations asked that must answer for a standard round to
         # be endorsed at its deadline ("2/3", "3/4", "0.5"); a round keeps the quorum it opened with.
         self.CONSENSUS_QUORUM = _quorum(_env("CONSENSUS_QUORUM", "2/3"))

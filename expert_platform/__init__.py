@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .mail import init_mail
     from .notifications.services import init_notifications
+    from .search.outbox import init_search
     from .security import init_security
 
     db.init_app(app)
@@ -84,6 +85,7 @@ def register_extensions(app: Flask) -> None:
     init_mail(app)
     init_security(app)
     init_notifications(app)
+    init_search(app)
 
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
@@ -107,6 +109,9 @@ def select_locale() -> str:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .archive.api import bp as api_bp
+    from .archive.exports import bp as exports_bp
+    from .archive.views import bp as archive_bp
     from .council.views import bp as council_bp
     from .experts.views import bp as experts_bp
     from .main.views import bp as main_bp
@@ -120,7 +125,8 @@ def register_blueprints(app: Flask) -> None:
     from .thinktanks.views import bp as thinktanks_bp
 
     for blueprint in (main_bp, accounts_bp, thinktanks_bp, experts_bp, council_bp, secretariat_bp, proposals_bp,
-                      revisions_bp, review_bp, discussion_bp, council_dashboard_bp, notifications_bp):
+                      revisions_bp, review_bp, discussion_bp, council_dashboard_bp, notifications_bp, archive_bp,
+                      api_bp, exports_bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,8 +1,10 @@
-"""Command-line tools: ``flask create-admin``, ``flask seed-demo``, ``flask council close-due|remind``."""
+"""Command-line tools: ``flask create-admin``, ``flask seed-demo``, ``flask council close-due|remind``,
+``flask archive import``, ``flask search sync|rebuild|check``."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -21,6 +23,11 @@ from .reference import services as reference_services
 def _fail(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
+
+
+def _counted(count: int, noun: str) -> str:
+    """``1 proposal``, ``2 proposals``: command output reads as sentences."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @click.command("create-admin")
@@ -121,7 +128,96 @@ def remind() -> None:
     click.echo(f"Reminders sent: {written}.")
 
 
+archive_cli = AppGroup("archive", help="The archive of earlier outcomes.")
+
+
+@archive_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report what would be imported; write nothing.")
+def import_archive(file: Path, dry_run: bool) -> None:
+    """Import outcomes of the earlier forum from FILE, one JSON object per line. Every line is checked
+    first: if any is bad, each bad line is named and nothing is imported."""
+    from .archive import importer
+
+    try:
+        # Not splitlines(): it also cuts at U+2028 and other separators a JSON string may hold.
+        lines = [line.rstrip("\r") for line in file.read_text(encoding="utf-8-sig").split("\n")]
+    except UnicodeDecodeError:
+        _fail(f"{file} is not UTF-8 text: nothing was imported.")
+        return
+    records, errors = importer.validate(lines)
+    if errors:
+        for error in errors:
+            click.echo(str(error), err=True)
+        _fail(f"{_counted(len({error.line for error in errors}), 'bad line')}: nothing was imported.")
+        return
+    if dry_run:
+        planned = importer.plan(records)
+        click.echo(f"Dry run: would import {_counted(planned.total, 'proposal')} ({planned.created} created, "
+                   f"{planned.updated} updated) and create "
+                   f"{_counted(len(planned.think_tanks_created), 'archived think tank')}.")
+        for name in planned.think_tanks_created:
+            click.echo(f"  new think tank: {name}")
+        click.echo("Nothing was written.")
+        return
+    with importer.garbage_collected_per_batch():
+        try:
+            if sys.stdout.isatty():
+                with click.progressbar(length=len(records), label="Importing") as bar:
+                    summary = importer.import_records(records, progress=bar.update)
+            else:
+                summary = importer.import_records(records)
+        except DomainError as error:
+            db.session.rollback()
+            _fail(f"{error.message}: nothing was imported.")
+            return
+        db.session.commit()  # the search outbox indexes the imported proposals after this commit
+    click.echo(f"Imported {_counted(summary.total, 'proposal')} ({summary.created} created, "
+               f"{summary.updated} updated).")
+    if summary.think_tanks_created:
+        click.echo(f"Created {_counted(len(summary.think_tanks_created), 'archived think tank')}.")
+
+
+search_cli = AppGroup("search", help="The archive's search index: apply pending changes, rebuild, check.")
+
+
+@search_cli.command("sync")
+def search_sync() -> None:
+    """Apply every pending change to the index (what a process that died after its commit left)."""
+    from .search import service
+
+    click.echo(f"Search index: {_counted(service.apply_outbox(), 'proposal')} brought up to date.")
+
+
+@search_cli.command("rebuild")
+def search_rebuild() -> None:
+    """Build a new index from the database beside the current one, then swap it in."""
+    from .search import service
+
+    click.echo(f"Search index rebuilt: {_counted(service.rebuild(), 'public proposal')}.")
+
+
+@search_cli.command("check")
+def search_check() -> None:
+    """Compare the index with the database; print every difference and exit 1 when there is any."""
+    from .enums import ProposalState
+    from .proposals.models import Proposal
+    from .search import service
+
+    differences = service.check()
+    if differences:
+        for difference in differences:
+            click.echo(difference)
+        _fail(f"{_counted(len(differences), 'difference')} between the index and the database: "
+              "run `flask search sync`, or `flask search rebuild`.")
+        return
+    public = db.session.scalar(select(func.count(Proposal.id)).where(Proposal.state == ProposalState.ENDORSED))
+    click.echo(f"The index matches the database ({_counted(public, 'public proposal')}).")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(archive_cli)
+    app.cli.add_command(search_cli)
     app.cli.add_command(council_cli)
     app.cli.add_command(seed_reference)
     app.cli.add_command(create_admin)

@@ -104,6 +104,7 @@ class ThinkTankStatus(LabelledEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    ARCHIVED = "archived"
 
     @classmethod
     def _labels(cls) -> dict:
@@ -111,6 +112,9 @@ class ThinkTankStatus(LabelledEnum):
             cls.PENDING: (_l("Awaiting decision"), _l("The secretariat has not decided yet.")),
             cls.APPROVED: (_l("Approved"), _l("The institution takes part in the platform.")),
             cls.REJECTED: (_l("Rejected"), _l("The secretariat declined the application.")),
+            cls.ARCHIVED: (
+                _l("Archived"), _l("An institution of the earlier forum, known from the archive of its outcomes.")
+            ),
         }
 
 

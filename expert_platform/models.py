@@ -8,4 +8,5 @@ from .notifications import models as notifications_models  # noqa: F401
 from .proposals import models as proposals_models  # noqa: F401
 from .reference import models as reference_models  # noqa: F401
 from .review import models as review_models  # noqa: F401
+from .search import models as search_models  # noqa: F401
 from .thinktanks import models as thinktanks_models  # noqa: F401

@@ -42,8 +42,10 @@ def can_review_applications(user) -> bool:
 
 
 def can_view_think_tank(user, think_tank) -> bool:
-    """Approved think tanks are public; an application is seen by the secretariat and its applicant."""
-    if think_tank.is_approved or is_secretariat(user):
+    """Approved and archived think tanks are public; an application is seen by the secretariat and its applicant."""
+    from .enums import ThinkTankStatus
+
+    if think_tank.is_approved or think_tank.status == ThinkTankStatus.ARCHIVED or is_secretariat(user):
         return True
     return is_signed_in(user) and think_tank.applicant_id == user.id
 

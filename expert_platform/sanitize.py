@@ -104,3 +104,21 @@ def clean_html(html: str) -> str:
 def render_markdown(text: str) -> str:
     """Markdown to clean HTML. Raw HTML in the Markdown is shown as text, never passed through."""
     return clean_html(_markdown.render(text or ""))
+
+
+_BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|tr|div)>|<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t]+")
+
+
+def html_to_text(clean: str) -> str:
+    """The words of HTML this module produced, without markup (block ends become line breaks):
+    for search indexes and exports, never for display."""
+    text = _TAG.sub("", _BLOCK_END.sub("\n", clean or ""))
+    text = html.unescape(text)
+    return "\n".join(line for line in (_SPACES.sub(" ", line).strip() for line in text.splitlines()) if line)
+
+
+def markdown_to_text(text: str) -> str:
+    """Markdown as plain text (rendered and cleaned first, so nothing hidden in markup slips through)."""
+    return html_to_text(render_markdown(text))

@@ -7,6 +7,7 @@ numbers are unique per proposal, and a proposal has at most one lead author.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -25,6 +26,9 @@ BODY_MAX_BYTES = 200 * 1024
 KEYWORD_MAX_LENGTH = 60
 NOTE_MAX_LENGTH = 5000
 REFERENCE_MAX_LENGTH = 20
+#: A permanent reference: ``EP-2026-0042`` for the platform's own, or an imported outcome's own scheme
+#: of the same shape (``TTF-2019-003``): letters, the year, a number.
+REFERENCE_PATTERN = re.compile(r"[A-Z][A-Z0-9]{1,9}-[0-9]{4}-[0-9]{1,6}")
 
 _ONE_LEAD = "is_lead"
 
@@ -62,6 +66,10 @@ class Proposal(db.Model):
     endorsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Imported from the archive of earlier outcomes (``flask archive import``): no accounts behind it,
+    #: its authors are the names in ``imported_author_names``.
+    is_imported: Mapped[bool] = mapped_column(default=False)
+    imported_author_names: Mapped[list] = mapped_column(JSON, default=list)
 
     authors: Mapped[list[ProposalAuthor]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan", lazy="selectin", order_by="ProposalAuthor.id"

@@ -7,8 +7,6 @@ or re-render the form with everything typed kept.
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -38,11 +36,12 @@ from ..review import rounds
 from ..review import services as review_services
 from ..review import web as review_web
 from ..review.models import Review
+from ..search import service as search_service
 from ..thinktanks.models import ThinkTank
 from ..web import flash_error, flash_success, get_child_or_404, show_error
 from . import coauthors, services, workflow
 from .forms import ANSWER_ACCEPT, ANSWER_DECLINE, ActionNoteForm, EditProposalForm, InviteCoauthorForm, ProposalForm
-from .models import Proposal, ProposalAuthor, ProposalEvent, ProposalThinkTank
+from .models import REFERENCE_PATTERN, Proposal, ProposalAuthor, ProposalEvent, ProposalThinkTank
 
 bp = Blueprint("proposals", __name__)
 
@@ -66,7 +65,6 @@ MY_PROPOSALS_ORDER = (
     S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED, S.IN_REVIEW, S.CONSENSUS, S.ENDORSED, S.NOT_ENDORSED, S.WITHDRAWN
 )
 
-REFERENCE_PATTERN = re.compile(r"EP-[0-9]{4}-[0-9]{4,}")
 
 
 def _actor():
@@ -344,6 +342,7 @@ def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None
         language_name=language_name,
         shared_reviews=_reviews_shared_with(viewer, proposal),
         decision=rounds.decision_record_of(proposal),
+        related=search_service.more_like_this(proposal, viewer) if proposal.state == S.ENDORSED else [],
     ), status
 
 
@@ -378,6 +377,7 @@ def _progress(proposal: Proposal) -> list[tuple[ProposalState, str]]:
 #: Timeline sentences, given ``actor``, ``name`` (the person or file the note names) and ``number`` (the revision).
 _EVENT_SENTENCES = {
     "created": lambda v: _("%(actor)s started the draft.", **v),
+    "imported": lambda v: _("Imported from the archive of the earlier forum's outcomes.", **v),
     "coauthor_invited": lambda v: _("%(actor)s invited %(name)s to co-author.", **v),
     "coauthor_accepted": lambda v: _("%(actor)s accepted the invitation to co-author.", **v),
     "coauthor_declined": lambda v: _("%(actor)s declined the invitation to co-author.", **v),

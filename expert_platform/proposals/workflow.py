@@ -1,11 +1,13 @@
 """The proposal workflow: one TRANSITIONS table and one ``transition()`` entry point.
 
-Nothing else assigns ``Proposal.state``. A transition changes the state with one conditional
-``UPDATE ... WHERE id = :id AND state = :expected``: on PostgreSQL a second, simultaneous request
-waits for the first one's row lock and then matches no row, on SQLite writers are serialised, so two
-requests can never both act on one state (a read-then-write would silently lose one of them).
-Every transition writes one ``ProposalEvent``; submission and resubmission freeze a revision, and the
-first submission gives the proposal its permanent reference.
+Nothing else assigns ``Proposal.state``, apart from ``record_import``: an outcome of the earlier
+forum, imported from the archive, is recorded in the final state it reached there. A transition
+changes the state with one conditional ``UPDATE ... WHERE id = :id AND state = :expected``: on
+PostgreSQL a second, simultaneous request waits for the first one's row lock and then matches no
+row, on SQLite writers are serialised, so two requests can never both act on one state (a
+read-then-write would silently lose one of them). Every transition writes one ``ProposalEvent``;
+submission and resubmission freeze a revision, and the first submission gives the proposal its
+permanent reference.
 """
 
 from __future__ import annotations
@@ -267,3 +269,42 @@ def _freeze_revision(proposal: Proposal, actor) -> ProposalRevision:
     db.session.add(revision)
     db.session.flush()
     return revision
+
+
+#: The final states an imported outcome of the earlier forum may be in, and the stamp of its decision.
+IMPORTED_STATES = {S.ENDORSED: "endorsed_at", S.NOT_ENDORSED: "closed_at", S.WITHDRAWN: "withdrawn_at"}
+
+
+def record_import(proposal: Proposal, *, state: ProposalState, reference: str, submitted_at,
+                  decided_at) -> ProposalEvent:
+    """The one other way a proposal gets its state: an outcome of the earlier forum, imported from the
+    secretariat's archive (``flask archive import``), is recorded in the final state it reached there.
+    Not a transition: nothing happened on the platform. Creates or re-records ``proposal`` (its content
+    already set by the importer), freezes its text as a revision and writes an ``imported`` event.
+
+    Raises InvalidTransition for a state that is not final, or for a proposal that lives in the
+    platform's own workflow (only imported proposals are re-recorded).
+    """
+    state = ProposalState(state)
+    if state not in IMPORTED_STATES:
+        raise InvalidTransition(_("Only endorsed, not endorsed or withdrawn outcomes can be imported."))
+    if proposal.id is not None and not proposal.is_imported:
+        raise InvalidTransition(_("%(reference)s is a proposal of the platform: an import cannot replace it.",
+                                  reference=reference))
+    previous = proposal.state if proposal.id is not None else None
+    proposal.is_imported = True
+    proposal.reference = reference
+    proposal.state = state
+    proposal.first_submitted_at = proposal.last_submitted_at = submitted_at
+    for stamp in IMPORTED_STATES.values():
+        setattr(proposal, stamp, decided_at if stamp == IMPORTED_STATES[state] else None)
+    proposal.updated_at = utcnow()
+    proposal.version = (proposal.version or 0) + 1
+    db.session.add(proposal)
+    db.session.flush()
+    _freeze_revision(proposal, SYSTEM)
+    event = ProposalEvent(proposal_id=proposal.id, actor_id=None, action="imported", from_state=previous,
+                          to_state=state, created_at=decided_at or submitted_at or utcnow())
+    db.session.add(event)
+    db.session.flush()
+    return event

@@ -1,0 +1,160 @@
+"""The archive page: full-text search of the endorsed proposals, with facets, sorting and pages.
+
+Everyone may search the archive, signed in or not, and everyone sees the same thing: the index holds
+public proposals only and the search service re-checks every hit against ``permissions.py``.
+Parameters are read by ``archive.params`` (as for the JSON API, the export and the feed): one that
+cannot mean anything answers 400 with the reason; a page past the last one answers 404. The page
+only reads: no commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..enums import Dimension
+from ..experts.languages import language_name
+from ..proposals.models import Proposal
+from ..reference.services import all_states
+from ..search import service as search_service
+from .forms import PER_PAGE, ArchiveSearch, ArchiveSearchForm
+from .params import BadParameter, search_parameters
+
+bp = Blueprint("archive", __name__)
+
+@dataclass(frozen=True)
+class ArchiveHit:
+    """One hit as the page shows it; ``*_html`` are the service's highlights (escaped, matches in <mark>)."""
+
+    proposal: Proposal
+    title_html: str
+    snippet_html: str
+    authors: list[str]
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    name: str
+    heading: str
+    options: list[FacetOption]
+
+
+@dataclass(frozen=True)
+class PageOfHits:
+    """What the ``pagination`` macro reads."""
+
+    page: int
+    pages: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+@bp.get("/archive")
+def index():
+    form = ArchiveSearchForm(request.args)
+    try:
+        # The page shows PER_PAGE hits whatever ``per_page`` says (it is still checked, as for the API).
+        text, filters, sort, page, _per_page = search_parameters(request.args)
+    except BadParameter as error:
+        return render_template("archive/index.html", form=form, errors=[error.message], search=None,
+                               results=None), 400
+    search = ArchiveSearch.of(text, filters, sort, page)
+    results = search_service.search(text, filters, current_user, page=page, per_page=PER_PAGE, sort=sort)
+    if page > results.pages:
+        abort(404)
+    state_names = {state.code: state.name for state in all_states() if state.code}
+    return render_template(
+        "archive/index.html",
+        form=form,
+        errors=[],
+        search=search,
+        results=results,
+        hits=[_hit(hit) for hit in results.hits],
+        facets=_facet_groups(results.facets, search, state_names),
+        filter_labels=_filter_labels(search, state_names),
+        page=PageOfHits(page=search.page, pages=results.pages),
+        language_name=language_name,
+    )
+
+
+def _hit(hit: search_service.Hit) -> ArchiveHit:
+    return ArchiveHit(
+        proposal=hit.proposal,
+        title_html=hit.highlights["title"],
+        snippet_html=hit.highlights["body"],
+        authors=search_service.author_names(hit.proposal),
+        decided_at=search_service.decided_at(hit.proposal),
+    )
+
+
+def _label(name: str, value: str, state_names: dict[str, str]) -> str:
+    """How a reader knows a facet value: a dimension's label, a state's or a language's name."""
+    if name == "dimension":
+        return Dimension(value).label if value in Dimension._value2member_map_ else value
+    if name == "member_state":
+        return state_names.get(value, value)
+    if name == "language":
+        return language_name(value)
+    return value
+
+
+def _facet_groups(facets: dict[str, dict[str, int]], search: ArchiveSearch,
+                  state_names: dict[str, str]) -> list[FacetGroup]:
+    headings = {
+        "dimension": _("Dimension"),
+        "member_state": _("Member state"),
+        "language": _("Language"),
+        "year": _("Year of the decision"),
+        "think_tank": _("Think tank"),
+    }
+    active = set(search.active_filters())
+    groups = []
+    for name, heading in headings.items():
+        options = [
+            FacetOption(value=value, label=_label(name, value, state_names), count=count,
+                        is_active=(name, value) in active)
+            for value, count in facets.get(name, {}).items()
+        ]
+        if options:
+            groups.append(FacetGroup(name=name, heading=heading, options=options))
+    return groups
+
+
+def _filter_labels(search: ArchiveSearch, state_names: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(parameter, value, "Kind: label") of each filter in use, for the "remove" links."""
+    kinds = {
+        "dimension": _("Dimension"),
+        "member_state": _("Member state"),
+        "language": _("Language"),
+        "year": _("Year"),
+        "think_tank": _("Think tank"),
+    }
+    return [(name, value, f"{kinds[name]}: {_label(name, value, state_names)}")
+            for name, value in search.active_filters()]

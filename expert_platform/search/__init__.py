@@ -1,0 +1,7 @@
+"""The archive's full-text search: the only package that imports Whoosh (ARCHITECTURE.md section 6).
+
+The index holds public (endorsed) proposals only, so no query can find anything else. Its interface:
+``index_proposal``, ``remove_proposal``, ``search``, ``more_like_this``, ``rebuild``, ``check``,
+``sync`` (in ``service``). The domain never imports this package: ``outbox`` listens to the database
+session and the workflow and writes outbox rows in the same transaction as each change.
+"""

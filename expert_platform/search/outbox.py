@@ -1,0 +1,93 @@
+"""Keeping the index in step with the database, through an outbox (ARCHITECTURE.md section 6).
+
+Every flush that writes a proposal or one of its rows (authors, keywords, dimensions, member states,
+think tanks), and every workflow transition (a conditional UPDATE the session does not track), adds
+a ``search_outbox`` row in the same transaction. After the commit the rows of that transaction are
+applied in a session of their own: the index is searchable within a moment, a rolled-back change
+leaves nothing, and a process that dies between its commit and its indexing leaves rows that the
+next change, or ``flask search sync``, applies. Indexing errors are logged, never raised into the
+request that changed the data.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..proposals import workflow
+from ..proposals.models import (
+    Proposal,
+    ProposalAuthor,
+    ProposalDimension,
+    ProposalKeyword,
+    ProposalMemberState,
+    ProposalThinkTank,
+)
+from .models import SearchOutboxEntry
+
+log = logging.getLogger(__name__)
+_PENDING_KEY = "search_pending"
+_CHILD_ROWS = (ProposalAuthor, ProposalDimension, ProposalKeyword, ProposalMemberState, ProposalThinkTank)
+
+
+def _changed_proposal_ids(session: Session) -> set[int]:
+    ids = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, Proposal) and instance.id is not None:
+            ids.add(instance.id)
+        elif isinstance(instance, _CHILD_ROWS) and instance.proposal_id is not None:
+            ids.add(instance.proposal_id)
+    return ids
+
+
+def enqueue(session: Session, proposal_ids: set[int]) -> None:
+    """Write outbox rows for ``proposal_ids`` in the session's transaction, once per transaction."""
+    pending = session.info.setdefault(_PENDING_KEY, set())
+    fresh = proposal_ids - pending
+    if not fresh:
+        return
+    session.connection().execute(insert(SearchOutboxEntry), [{"proposal_id": pid} for pid in sorted(fresh)])
+    pending.update(fresh)
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    ids = _changed_proposal_ids(session)
+    if ids:
+        enqueue(session, ids)
+
+
+def _on_transition(proposal: Proposal, *, event, actor) -> None:
+    enqueue(db.session(), {proposal.id})
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released (SQLAlchemy reports it as a commit): the transaction goes on
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    from .service import apply_outbox
+
+    try:
+        apply_outbox(pending)
+    except Exception:  # the rows stay: the next change or `flask search sync` applies them
+        log.exception("search.index_failed proposals=%s", sorted(pending))
+
+
+def _after_soft_rollback(session: Session, previous_transaction) -> None:
+    # A SAVEPOINT rolled back (a duplicate notification, say) leaves the transaction's other rows.
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING_KEY, None)
+
+
+def init_search(app: Flask) -> None:
+    """Listen to every session and to the workflow (registering twice is harmless)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+    workflow.transitioned.connect(_on_transition)

@@ -1,0 +1,192 @@
+"""From what a researcher types to a Whoosh query over every language's fields.
+
+The syntax (issue 6): words are ANDed; ``"exact phrases"``; ``OR``; ``NOT`` or a leading ``-``;
+prefixes ``secur*`` with at least three letters before the star; the fields ``title:``, ``author:``,
+``thinktank:`` and ``keyword:``, and no others (``state:draft`` searches the words). A query with an
+unclosed quote or parenthesis is searched as plain words, with a notice; queries are cut at
+MAX_QUERY_LENGTH characters and hold at most MAX_PREFIXES prefixes (the others count as words), so
+no query can be made expensive.
+
+Parsing happens against a small schema of the fields we offer, with an analyzer that only splits and
+lower-cases; each resulting term, phrase or prefix is then re-analysed for each language variant of
+the index (stemmed English and Russian, CJK bigrams, plain words) and ORed across them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from whoosh import qparser, query
+from whoosh.analysis import StandardAnalyzer
+from whoosh.fields import TEXT, Schema
+
+from .schema import ANALYZING, CJK, VARIANTS, analyzer_of, text_fields
+
+MAX_QUERY_LENGTH = 256
+MAX_PREFIXES = 4
+MIN_PREFIX_LETTERS = 3
+#: Query texts whose parsed trees are kept (see ``_query_of``).
+PARSED_QUERIES_KEPT = 2048
+
+#: The fields a query may name (the parsing schema) and the index fields each stands for.
+OFFERED_FIELDS = ("title", "author", "thinktank", "keyword")
+_DEFAULT = "text"
+_WORDS = re.compile(r"\w+", re.UNICODE)
+#: A leading minus excludes a word or phrase: the same as NOT.
+_MINUS = re.compile(r"(^|[\s(])-(?=[\w\"(])", re.UNICODE)
+
+
+def _parsing_schema() -> Schema:
+    plain = StandardAnalyzer(stoplist=None)
+    return Schema(**{name: TEXT(analyzer=plain) for name in (_DEFAULT, *OFFERED_FIELDS)})
+
+
+def _parser() -> qparser.QueryParser:
+    parser = qparser.QueryParser(_DEFAULT, _parsing_schema(), group=qparser.AndGroup)
+    for plugin in (qparser.RangePlugin, qparser.BoostPlugin, qparser.EveryPlugin, qparser.SingleQuotePlugin):
+        parser.remove_plugin_class(plugin)
+    return parser
+
+
+_PARSER = _parser()
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """The query to run (None: every public proposal), the words for "did you mean", and a notice
+    for the researcher when the query was changed."""
+
+    query: query.Query | None
+    words: list[str]
+    notice: str | None
+
+
+def is_malformed(text: str) -> bool:
+    """An unclosed double quote, or parentheses that do not pair."""
+    if text.count('"') % 2:
+        return True
+    depth = 0
+    for character in text:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth < 0:
+            return True
+    return depth != 0
+
+
+def parse(text: str | None) -> ParsedQuery:
+    text = (text or "").strip()
+    notices = []
+    if len(text) > MAX_QUERY_LENGTH:
+        text = text[:MAX_QUERY_LENGTH]
+        notices.append(_("Your query was cut to its first %(count)d characters.", count=MAX_QUERY_LENGTH))
+    words = _WORDS.findall(text)
+    if is_malformed(text):
+        notices.append(_("Your query has an unclosed quote or parenthesis: it was searched as plain words."))
+        text = " ".join(words)
+    if not words:
+        return ParsedQuery(query=None, words=[], notice=" ".join(notices) or None)
+    return ParsedQuery(query=_query_of(text), words=words, notice=" ".join(notices) or None)
+
+
+@functools.lru_cache(maxsize=PARSED_QUERIES_KEPT)
+def _query_of(text: str) -> query.Query | None:
+    """The query tree of a (cut, well-formed) query text. A pure function of the text, kept for the
+    queries asked again: Whoosh's parser costs about a millisecond. Nobody changes the trees it returns."""
+    parsed = _PARSER.parse(_MINUS.sub(r"\1NOT ", text))
+    budget = {"prefixes": MAX_PREFIXES}
+    expanded = _expand(parsed, budget)
+    if isinstance(expanded, query.Not):
+        expanded = query.AndNot(query.Every(), expanded.query)
+    elif isinstance(expanded, query.And) and expanded.subqueries and all(
+        isinstance(part, query.Not) for part in expanded.subqueries
+    ):
+        expanded = query.AndNot(query.Every(), query.Or([part.query for part in expanded.subqueries]))
+    if expanded is query.NullQuery or isinstance(expanded, type(query.NullQuery)):
+        expanded = None
+    return expanded
+
+
+def _targets(fieldname: str) -> list[tuple[str, str | None]]:
+    """The index fields a parsed field stands for, each with its language variant (None: not a text group)."""
+    if fieldname == "title":
+        return [(f"title_{variant}", variant) for variant in VARIANTS]
+    if fieldname == _DEFAULT:
+        return ([(f"title_{variant}", variant) for variant in VARIANTS]
+                + [(f"body_{variant}", variant) for variant in VARIANTS]
+                + [("author", None), ("thinktank", None), ("keyword", None)])
+    return [(fieldname, None)]
+
+
+_PLAIN = StandardAnalyzer(stoplist=None)
+
+
+def _tokens(text: str, variant: str | None) -> list[str]:
+    with ANALYZING:
+        if variant is None:
+            return [token.text for token in _PLAIN(text)]
+        return [token.text for token in analyzer_of(variant)(text)]
+
+
+def _words_query(fieldname: str, words: list[str], *, phrase: bool) -> query.Query:
+    """``words`` (already split) in ``fieldname``'s targets: each variant analyses them its own way."""
+    alternatives = []
+    has_cjk = any(CJK.search(word) for word in words)
+    for target, variant in _targets(fieldname):
+        if variant == "cjk" and not has_cjk:
+            continue  # bigrams only ever index CJK script
+        tokens = _tokens(" ".join(words), variant)
+        if not tokens:
+            if variant in ("en", "ru") and not phrase:
+                # A stop word ("the", "и") is in no English or Russian text's index: requiring it would
+                # exclude every such proposal, so the word is left out of the query instead.
+                return query.NullQuery
+            continue
+        if len(tokens) == 1:
+            alternatives.append(query.Term(target, tokens[0]))
+        elif phrase or variant == "cjk":
+            alternatives.append(query.Phrase(target, tokens))
+        else:
+            alternatives.append(query.And([query.Term(target, token) for token in tokens]))
+    if not alternatives:
+        return query.NullQuery
+    return alternatives[0] if len(alternatives) == 1 else query.Or(alternatives)
+
+
+def _prefix_query(fieldname: str, prefix: str) -> query.Query:
+    return query.Or([query.Prefix(target, prefix.lower()) for target, _variant in _targets(fieldname)])
+
+
+def _expand(node: query.Query, budget: dict) -> query.Query:
+    if isinstance(node, query.Term):
+        return _words_query(node.fieldname, [str(node.text)], phrase=False)
+    if isinstance(node, query.Phrase):
+        return _words_query(node.fieldname, [str(word) for word in node.words], phrase=True)
+    if isinstance(node, query.Prefix):
+        letters = str(node.text)
+        if len(letters) >= MIN_PREFIX_LETTERS and budget["prefixes"] > 0:
+            budget["prefixes"] -= 1
+            return _prefix_query(node.fieldname, letters)
+        return _words_query(node.fieldname, _WORDS.findall(letters), phrase=False)
+    if isinstance(node, (query.Wildcard, query.FuzzyTerm)):
+        # Only trailing stars are offered: any other wildcard is searched as the word without it.
+        return _words_query(node.fieldname, _WORDS.findall(str(node.text)), phrase=False)
+    if isinstance(node, query.Every) or node is query.NullQuery:
+        return node
+    if isinstance(node, query.Not):
+        return query.Not(_expand(node.query, budget))
+    if isinstance(node, query.BinaryQuery):  # AndNot, AndMaybe, Require, Otherwise
+        return type(node)(_expand(node.a, budget), _expand(node.b, budget))
+    if isinstance(node, query.CompoundQuery):
+        parts = [_expand(part, budget) for part in node.subqueries]
+        parts = [part for part in parts if part is not query.NullQuery]
+        if not parts:
+            return query.NullQuery
+        return parts[0] if len(parts) == 1 else type(node)(parts)
+    return node
+
+
+def text_variants() -> list[str]:
+    return text_fields("title") + text_fields("body")

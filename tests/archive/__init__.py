@@ -1,0 +1,1 @@
+"""The archive page and related proposals (issue 6)."""

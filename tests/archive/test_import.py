@@ -1,0 +1,493 @@
+"""`flask archive import FILE.jsonl [--dry-run]`: the secretariat's backlog of earlier outcomes.
+
+Every line is validated first; one bad line imports nothing and is named with its field. A valid
+file creates the proposals in their final state, archived think tanks once, and the endorsed ones
+are searchable as soon as the command ends; re-importing a reference updates that proposal.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from expert_platform.archive import importer
+from expert_platform.database import utcnow
+from expert_platform.enums import Participation, ProposalState, Role, ThinkTankStatus
+from expert_platform.proposals.models import Proposal, ProposalEvent, ProposalRevision, ReferenceCounter
+from expert_platform.search import service as search
+from expert_platform.search.models import SearchOutboxEntry
+from expert_platform.thinktanks.models import ThinkTank
+from tests.journeys import take
+
+CASPIAN = {"name": "Caspian Water Institute", "member_state": "KZ"}
+BEIJING = {"name": "Beijing Security Forum", "member_state": "CN"}
+
+
+def outcome(**changes) -> dict:
+    """A valid line: an English outcome endorsed in 2019; ``changes`` replace or (as None) remove fields."""
+    line = {
+        "reference": "TTF-2019-001",
+        "title": "Desalination plants on shared coasts",
+        "summary": "Coastal states share the cost of desalination.",
+        "body": "## Problem\n\nTowns on the coast run out of **fresh water**.",
+        "language": "en",
+        "dimensions": ["environmental"],
+        "member_states": ["KZ", "RU"],
+        "keywords": ["Water ", "  Desalination   plants"],
+        "think_tanks": [CASPIAN],
+        "authors": ["Aigerim Sadykova", "John Smith"],
+        "state": "endorsed",
+        "submitted_at": "2019-02-01",
+        "decided_at": "2019-06-15",
+    }
+    line.update(changes)
+    return {name: value for name, value in line.items() if value is not None}
+
+
+FIVE_OUTCOMES = [
+    outcome(),
+    outcome(reference="TTF-2019-002", title="Опреснение морской воды", language="ru",
+            summary="Совместное опреснение.", body="Проект опреснения воды для прибрежных городов.",
+            keywords=["вода"], authors=["Иван Петров"], member_states=["RU"]),
+    outcome(reference=None, title="区域安全合作", language="zh", summary="安全合作的建议。", body="安全合作的建议。",
+            dimensions=["military_political"], member_states=["CN"], keywords=[], think_tanks=[BEIJING],
+            authors=["Li Wei"], submitted_at="2018-11-20", decided_at="2019-03-01"),
+    outcome(reference="TTF-2019-004", title="Border tariffs for grain", dimensions=["economic"],
+            body="Grain tariffs NOTPUBLICMARKER.", state="not_endorsed", think_tanks=[BEIJING]),
+    outcome(reference="TTF-2019-005", title="Glacier monitoring network", body="Glaciers WITHDRAWNMARKER.",
+            state="withdrawn", decided_at="2019-04-01"),
+]
+
+
+def jsonl(*lines) -> str:
+    return "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n"
+                   for line in lines)
+
+
+@pytest.fixture
+def import_file(app, states, tmp_path):
+    """Run `flask archive import` on a file holding ``lines`` (dicts, or raw text); returns click's Result."""
+    runner = app.test_cli_runner()
+    counter = {"n": 0}
+
+    def run(*lines, dry_run: bool = False, text: str | None = None, raw: bytes | None = None):
+        counter["n"] += 1
+        path = tmp_path / f"outcomes-{counter['n']}.jsonl"
+        if raw is not None:
+            path.write_bytes(raw)
+        else:
+            path.write_text(text if text is not None else jsonl(*lines), encoding="utf-8")
+        arguments = ["archive", "import", str(path)] + (["--dry-run"] if dry_run else [])
+        return runner.invoke(args=arguments)
+
+    return run
+
+
+def proposal_count(db) -> int:
+    return db.session.scalar(select(func.count(Proposal.id)))
+
+
+def by_reference(db, reference: str) -> Proposal:
+    db.session.expire_all()
+    return db.session.scalar(select(Proposal).where(Proposal.reference == reference))
+
+
+def think_tank_rows(db) -> list[tuple]:
+    return [(tank.name, tank.member_state.code, tank.status, tank.participation, tank.contact_name,
+             tank.contact_email) for tank in db.session.scalars(select(ThinkTank).order_by(ThinkTank.name))]
+
+
+def found(text: str, **filters) -> list[str]:
+    return [hit.proposal.reference for hit in search.search(text, search.Filters(**filters), None).hits]
+
+
+def day(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# --- a valid file ---------------------------------------------------------------------------------
+
+
+def test_a_valid_file_imports_exactly_its_outcomes_in_their_final_states(import_file, db):
+    result = import_file(*FIVE_OUTCOMES)
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "Imported 5 proposals (5 created, 0 updated).\nCreated 2 archived think tanks.\n"
+    states = dict(db.session.execute(select(Proposal.reference, Proposal.state)).all())
+    assert states == {
+        "TTF-2019-001": ProposalState.ENDORSED,
+        "TTF-2019-002": ProposalState.ENDORSED,
+        "EP-2018-0001": ProposalState.ENDORSED,
+        "TTF-2019-004": ProposalState.NOT_ENDORSED,
+        "TTF-2019-005": ProposalState.WITHDRAWN,
+    }
+
+
+def test_an_imported_outcome_keeps_every_field_normalised_as_the_platform_would(import_file, db):
+    import_file(*FIVE_OUTCOMES)
+
+    proposal = by_reference(db, "TTF-2019-001")
+    assert proposal.is_imported is True
+    assert proposal.title == "Desalination plants on shared coasts"
+    assert proposal.summary == "Coastal states share the cost of desalination."
+    assert proposal.body_html == ("<h2>Problem</h2>\n<p>Towns on the coast run out of <strong>fresh water</strong>."
+                                  "</p>\n")
+    assert proposal.language == "en"
+    assert [row.dimension.value for row in proposal.dimensions] == ["environmental"]
+    assert sorted(row.member_state.code for row in proposal.member_states) == ["KZ", "RU"]
+    assert [row.keyword for row in proposal.keywords] == ["desalination plants", "water"]
+    assert [row.think_tank.name for row in proposal.think_tanks] == ["Caspian Water Institute"]
+    assert proposal.imported_author_names == ["Aigerim Sadykova", "John Smith"]
+    assert proposal.authors == []
+    assert (proposal.first_submitted_at, proposal.endorsed_at, proposal.closed_at, proposal.withdrawn_at) == (
+        day("2019-02-01"), day("2019-06-15"), None, None)
+    assert [(event.action, event.to_state) for event in proposal.events] == [("imported", ProposalState.ENDORSED)]
+    assert [revision.number for revision in proposal.revisions] == [1]
+    withdrawn = by_reference(db, "TTF-2019-005")
+    assert (withdrawn.endorsed_at, withdrawn.withdrawn_at) == (None, day("2019-04-01"))
+
+
+def test_unknown_think_tanks_are_created_once_as_archived_institutions(import_file, db):
+    import_file(*FIVE_OUTCOMES)
+
+    assert think_tank_rows(db) == [
+        ("Beijing Security Forum", "CN", ThinkTankStatus.ARCHIVED, Participation.PERMANENT, "", ""),
+        ("Caspian Water Institute", "KZ", ThinkTankStatus.ARCHIVED, Participation.PERMANENT, "", ""),
+    ]
+
+
+def test_a_known_think_tank_of_the_same_name_and_member_state_is_reused(import_file, db, make_think_tank):
+    existing = make_think_tank(name="Caspian Water Institute", state="KZ")
+    namesake_elsewhere = make_think_tank(name="Beijing Security Forum", state="IN")
+
+    result = import_file(outcome(), outcome(reference="TTF-2019-009", think_tanks=[BEIJING]))
+
+    assert result.output == "Imported 2 proposals (2 created, 0 updated).\nCreated 1 archived think tank.\n"
+    assert [row.think_tank_id for row in by_reference(db, "TTF-2019-001").think_tanks] == [existing.id]
+    created = by_reference(db, "TTF-2019-009").think_tanks[0].think_tank
+    assert created.id != namesake_elsewhere.id
+    assert (created.name, created.member_state.code, created.status) == (
+        "Beijing Security Forum", "CN", ThinkTankStatus.ARCHIVED)
+
+
+def test_the_endorsed_outcomes_are_searchable_as_soon_as_the_command_ends(import_file, db):
+    import_file(*FIVE_OUTCOMES)
+
+    assert found("desalination") == ["TTF-2019-001"]
+    assert found("опреснение") == ["TTF-2019-002"]
+    assert found("安全合作") == ["EP-2018-0001"]
+    assert found("author:петров") == ["TTF-2019-002"]
+    assert found("thinktank:caspian") == ["TTF-2019-001", "TTF-2019-002"]
+    assert db.session.scalar(select(func.count(SearchOutboxEntry.id))) == 0
+    assert search.check() == []
+
+
+def test_only_the_endorsed_outcomes_enter_the_index(import_file):
+    import_file(*FIVE_OUTCOMES)
+
+    assert search.search("").total == 3
+    assert found("NOTPUBLICMARKER") == []
+    assert found("WITHDRAWNMARKER") == []
+    assert found("grain") == []
+    assert found("glacier") == []
+
+
+def test_reimporting_a_reference_updates_that_proposal_and_the_index_follows(import_file, db):
+    import_file(*FIVE_OUTCOMES)
+    first = by_reference(db, "TTF-2019-001")
+
+    result = import_file(outcome(title="Solar desalination for shared coasts", keywords=["solar"],
+                                 member_states=["RU"], think_tanks=[BEIJING], authors=["John Smith"]))
+
+    assert result.output == "Imported 1 proposal (0 created, 1 updated).\n"
+    assert proposal_count(db) == 5
+    proposal = by_reference(db, "TTF-2019-001")
+    assert proposal.id == first.id
+    assert proposal.title == "Solar desalination for shared coasts"
+    assert [row.keyword for row in proposal.keywords] == ["solar"]
+    assert [row.member_state.code for row in proposal.member_states] == ["RU"]
+    assert [row.think_tank.name for row in proposal.think_tanks] == ["Beijing Security Forum"]
+    assert proposal.imported_author_names == ["John Smith"]
+    assert [revision.number for revision in proposal.revisions] == [1, 2]
+    assert [event.action for event in proposal.events] == ["imported", "imported"]
+    assert found("solar") == ["TTF-2019-001"]
+    assert found("keyword:solar") == ["TTF-2019-001"]
+    assert found("plants") == []
+    assert found("", member_states=("KZ",)) == []
+    assert search.check() == []
+
+
+def test_reimporting_an_endorsed_outcome_as_withdrawn_takes_it_out_of_the_index(import_file, db):
+    import_file(outcome())
+
+    import_file(outcome(state="withdrawn"))
+
+    assert by_reference(db, "TTF-2019-001").state == ProposalState.WITHDRAWN
+    assert found("desalination") == []
+    assert search.check() == []
+
+
+def test_a_line_without_reference_gets_the_next_platform_reference_of_its_submission_year(import_file, db):
+    import_file(outcome(reference=None, submitted_at="2017-05-01"), outcome(reference=None, submitted_at="2017-06-01"))
+
+    assert sorted(db.session.scalars(select(Proposal.reference))) == ["EP-2017-0001", "EP-2017-0002"]
+
+
+def test_a_platform_reference_in_the_file_raises_that_years_counter(import_file, db):
+    result = import_file(outcome(reference=None, submitted_at="2017-05-01"),
+                         outcome(reference="EP-2017-0042", submitted_at="2017-06-01"))
+
+    assert result.exit_code == 0, result.output
+    assert sorted(db.session.scalars(select(Proposal.reference))) == ["EP-2017-0042", "EP-2017-0043"]
+    assert db.session.get(ReferenceCounter, 2017).last_number == 43
+
+
+def test_the_platform_never_hands_out_a_reference_that_was_imported(import_file, db, make_proposal, make_user):
+    year = utcnow().year
+    import_file(outcome(reference=f"EP-{year}-0007", submitted_at=f"{year}-01-02", decided_at=f"{year}-01-03"))
+    author = make_user(roles=(Role.EXPERT,))
+    draft = make_proposal(author=author)
+
+    take(draft, "submit", author)
+    db.session.commit()
+
+    assert draft.reference == f"EP-{year}-0008"
+
+
+def test_blank_lines_are_skipped_and_a_byte_order_mark_is_ignored(import_file, db):
+    text = "\ufeff" + jsonl(outcome()) + "\n   \n" + jsonl(outcome(reference="TTF-2019-002"))
+
+    result = import_file(text=text)
+
+    assert result.output == "Imported 2 proposals (2 created, 0 updated).\nCreated 1 archived think tank.\n"
+
+
+def test_a_line_separator_inside_a_string_does_not_cut_the_line(import_file, db):
+    result = import_file(outcome(title="Shared\u2028coasts"))
+
+    assert result.exit_code == 0, result.output
+    assert by_reference(db, "TTF-2019-001").title == "Shared coasts"
+
+
+def test_no_progress_bar_is_drawn_when_the_output_is_not_a_terminal(import_file):
+    result = import_file(*FIVE_OUTCOMES)
+
+    assert "Importing" not in result.output
+
+
+# --- a bad line imports nothing ----------------------------------------------------------------------
+
+BAD_LINES = [
+    pytest.param('{"title": ', 'line 2: not valid JSON (Expecting value: line 1 column 11 (char 10))', id="not-json"),
+    pytest.param("[1, 2]", "line 2: not a JSON object", id="not-an-object"),
+    pytest.param(outcome(dimension=["economic"]), "line 2: dimension: unknown field", id="unknown-field"),
+    pytest.param(outcome(title=None), "line 2: title: required", id="title-missing"),
+    pytest.param(outcome(title="   "), "line 2: title: must not be empty", id="title-empty"),
+    pytest.param(outcome(title="x" * 201), "line 2: title: longer than 200 characters", id="title-long"),
+    pytest.param(outcome(title=42), "line 2: title: must be a string", id="title-not-text"),
+    pytest.param(outcome(summary=None), "line 2: summary: required", id="summary-missing"),
+    pytest.param(outcome(summary="s" * 1501), "line 2: summary: longer than 1500 characters", id="summary-long"),
+    pytest.param(outcome(body=None), "line 2: body: required", id="body-missing"),
+    pytest.param(outcome(body="é" * 102401), "line 2: body: longer than 204800 bytes", id="body-large"),
+    pytest.param(outcome(language=None), "line 2: language: required", id="language-missing"),
+    pytest.param(outcome(language="EN"), "line 2: language: 'EN' is not a language code of two lower-case letters",
+                 id="language-upper"),
+    pytest.param(outcome(language="eng"),
+                 "line 2: language: 'eng' is not a language code of two lower-case letters", id="language-long"),
+    pytest.param(outcome(dimensions=None), "line 2: dimensions: required", id="dimensions-missing"),
+    pytest.param(outcome(dimensions=[]), "line 2: dimensions: must be a non-empty list of dimensions",
+                 id="dimensions-empty"),
+    pytest.param(outcome(dimensions=["economy"]), "line 2: dimensions: unknown dimension 'economy'",
+                 id="dimensions-unknown"),
+    pytest.param(outcome(state="draft"), "line 2: state: 'draft' is not one of endorsed, not_endorsed, withdrawn",
+                 id="state-not-final"),
+    pytest.param(outcome(state=None), "line 2: state: None is not one of endorsed, not_endorsed, withdrawn",
+                 id="state-missing"),
+    pytest.param(outcome(submitted_at=None), "line 2: submitted_at: required", id="submitted-missing"),
+    pytest.param(outcome(submitted_at="2019-13-01"),
+                 "line 2: submitted_at: '2019-13-01' is not a date written YYYY-MM-DD", id="submitted-impossible"),
+    pytest.param(outcome(decided_at="15/06/2019"),
+                 "line 2: decided_at: '15/06/2019' is not a date written YYYY-MM-DD", id="decided-format"),
+    pytest.param(outcome(decided_at="2019-01-31"), "line 2: decided_at: before submitted_at",
+                 id="decided-before-submitted"),
+    pytest.param(outcome(member_states=["XX"]), "line 2: member_states: 'XX' is not the code of a member state",
+                 id="member-state-unknown"),
+    pytest.param(outcome(member_states=["US"]), "line 2: member_states: 'US' is not the code of a member state",
+                 id="member-state-observer"),
+    pytest.param(outcome(member_states="KZ"), "line 2: member_states: must be a list", id="member-states-not-list"),
+    pytest.param(outcome(think_tanks=[{"name": "Institute"}]),
+                 'line 2: think_tanks: each think tank must be {"name": ..., "member_state": ...}',
+                 id="think-tank-shape"),
+    pytest.param(outcome(think_tanks=[{"name": "Institute", "member_state": "ZZ"}]),
+                 "line 2: think_tanks: 'ZZ' is not the code of a member state", id="think-tank-state"),
+    pytest.param(outcome(think_tanks=[{"name": " ", "member_state": "KZ"}]),
+                 "line 2: think_tanks: a name of 1 to 200 characters is required", id="think-tank-name"),
+    pytest.param(outcome(authors=["Ann", " "]), "line 2: authors: each author needs a name of 1 to 200 characters",
+                 id="author-empty"),
+    pytest.param(outcome(authors="Ann"), "line 2: authors: must be a list", id="authors-not-list"),
+    pytest.param(outcome(keywords=[7]), "line 2: keywords: must be a list of strings", id="keyword-not-text"),
+    pytest.param(outcome(keywords=["k" * 61]), f"line 2: keywords: '{'k' * 61}' is longer than 60 characters",
+                 id="keyword-long"),
+    pytest.param(outcome(reference="ttf-2019-1"), "line 2: reference: 'ttf-2019-1' is not a reference like "
+                 "EP-2019-0042", id="reference-shape"),
+    pytest.param(outcome(reference="ABCDEFGHIJ-2019-123456"), "line 2: reference: longer than 20 characters",
+                 id="reference-long"),
+    pytest.param(outcome(reference="TTF-2019-900"), "line 2: reference: TTF-2019-900 is already on line 1",
+                 id="reference-repeated"),
+]
+
+
+@pytest.mark.parametrize(("bad_line", "error"), BAD_LINES)
+def test_one_bad_line_imports_nothing_and_is_named_with_its_field(import_file, db, bad_line, error):
+    good = [outcome(reference="TTF-2019-900"), outcome(reference="TTF-2019-901", think_tanks=[BEIJING])]
+
+    result = import_file(good[0], bad_line, good[1])
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"{error}\nError: 1 bad line: nothing was imported.\n"
+    assert proposal_count(db) == 0
+    assert think_tank_rows(db) == []
+    assert search.search("").total == 0
+
+
+def test_every_bad_field_of_every_bad_line_is_named(import_file, db):
+    result = import_file(outcome(title=None, language="EN"), outcome(reference="TTF-2019-002"),
+                         outcome(reference="TTF-2019-003", dimensions=["economy", "human", "space"]))
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "line 1: title: required\n"
+        "line 1: language: 'EN' is not a language code of two lower-case letters\n"
+        "line 3: dimensions: unknown dimension 'economy'\n"
+        "line 3: dimensions: unknown dimension 'space'\n"
+        "Error: 2 bad lines: nothing was imported.\n"
+    )
+    assert proposal_count(db) == 0
+
+
+def test_a_file_that_is_not_utf8_imports_nothing(import_file, db, tmp_path):
+    result = import_file(raw=jsonl(outcome(title="Caf\u00e9")).encode("latin-1"))
+
+    assert result.exit_code == 1
+    assert result.stderr.endswith("is not UTF-8 text: nothing was imported.\n")
+    assert proposal_count(db) == 0
+
+
+def test_the_reference_of_a_proposal_of_the_platform_is_refused(import_file, db, make_proposal, make_user):
+    author = make_user(roles=(Role.EXPERT,))
+    own = make_proposal(author=author, title="The platform's own proposal")
+    take(own, "submit", author)
+    db.session.commit()
+    reference = own.reference
+
+    result = import_file(outcome(reference="TTF-2019-002"), outcome(reference=reference))
+
+    assert result.exit_code == 1
+    assert result.stderr == (f"line 2: reference: {reference} is a proposal of the platform: an import cannot "
+                             "replace it\nError: 1 bad line: nothing was imported.\n")
+    proposal = by_reference(db, reference)
+    assert (proposal.title, proposal.state, proposal.is_imported) == (
+        "The platform's own proposal", ProposalState.SUBMITTED, False)
+    assert proposal_count(db) == 1
+
+
+def test_import_records_refuses_a_platform_proposal_even_when_called_without_validation(app, states, db,
+                                                                                        make_proposal, make_user):
+    author = make_user(roles=(Role.EXPERT,))
+    own = make_proposal(author=author)
+    take(own, "submit", author)
+    db.session.commit()
+    records, errors = importer.validate([json.dumps(outcome(reference="TTF-2019-001"))])
+    forged = records[0].__class__(**{**records[0].__dict__, "reference": own.reference})
+
+    with pytest.raises(importer.ValidationFailed) as refused:
+        importer.import_records([forged])
+
+    assert refused.value.message == (f"line 1: {own.reference} is a proposal of the platform: an import cannot "
+                                     "replace it")
+
+
+# --- dry run -----------------------------------------------------------------------------------------
+
+
+def test_a_dry_run_reports_what_would_change_and_writes_nothing(import_file, db):
+    result = import_file(*FIVE_OUTCOMES, dry_run=True)
+
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "Dry run: would import 5 proposals (5 created, 0 updated) and create 2 archived think tanks.\n"
+        "  new think tank: Caspian Water Institute (KZ)\n"
+        "  new think tank: Beijing Security Forum (CN)\n"
+        "Nothing was written.\n"
+    )
+    assert proposal_count(db) == 0
+    assert think_tank_rows(db) == []
+    assert db.session.scalar(select(func.count(SearchOutboxEntry.id))) == 0
+    assert db.session.scalar(select(func.count(ReferenceCounter.year))) == 0
+    assert search.search("").total == 0
+
+
+def test_a_dry_run_counts_the_references_it_would_update(import_file, db):
+    import_file(*FIVE_OUTCOMES)
+    revisions = db.session.scalar(select(func.count(ProposalRevision.id)))
+
+    result = import_file(outcome(title="Changed"), outcome(reference="TTF-2019-777"), dry_run=True)
+
+    assert result.output == ("Dry run: would import 2 proposals (1 created, 1 updated) and create 0 archived think "
+                             "tanks.\nNothing was written.\n")
+    assert by_reference(db, "TTF-2019-001").title == "Desalination plants on shared coasts"
+    assert db.session.scalar(select(func.count(ProposalRevision.id))) == revisions
+    assert db.session.scalar(select(func.count(ProposalEvent.id))) == 5
+
+
+def test_a_dry_run_of_a_bad_file_names_the_bad_lines_too(import_file, db):
+    result = import_file(outcome(dimensions=["economy"]), dry_run=True)
+
+    assert result.exit_code == 1
+    assert result.stderr == ("line 1: dimensions: unknown dimension 'economy'\n"
+                             "Error: 1 bad line: nothing was imported.\n")
+
+
+# --- validate() directly -----------------------------------------------------------------------------
+
+
+def test_validate_returns_normalised_records_and_errors_naming_line_and_field(app, states):
+    records, errors = importer.validate([json.dumps(outcome()), "", json.dumps(outcome(reference="TTF-2019-002",
+                                                                                      state="draft"))])
+
+    assert [str(error) for error in errors] == [
+        "line 3: state: 'draft' is not one of endorsed, not_endorsed, withdrawn"]
+    assert [(error.line, error.field) for error in errors] == [(3, "state")]
+    assert len(records) == 1
+    record = records[0]
+    assert (record.line, record.reference, record.keywords, record.think_tanks, record.submitted_at) == (
+        1, "TTF-2019-001", ("water", "desalination plants"), (("Caspian Water Institute", "KZ"),),
+        day("2019-02-01"))
+
+
+def test_import_records_reports_progress_once_per_record_and_flushes_without_committing(app, states, db):
+    records, _errors = importer.validate([json.dumps(line) for line in FIVE_OUTCOMES])
+    steps = []
+
+    with importer.garbage_collected_per_batch():
+        summary = importer.import_records(records, progress=steps.append)
+
+    assert steps == [1, 1, 1, 1, 1]
+    assert (summary.created, summary.updated, summary.think_tanks_created) == (
+        5, 0, ("Caspian Water Institute (KZ)", "Beijing Security Forum (CN)"))
+    db.session.rollback()
+    assert proposal_count(db) == 0
+
+
+def test_the_garbage_collector_is_back_as_it_was_after_an_import(app):
+    import gc
+
+    with importer.garbage_collected_per_batch():
+        assert gc.isenabled() is False
+
+    assert gc.isenabled() is True
+    assert gc.get_freeze_count() == 0
