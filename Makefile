@@ -40,6 +40,7 @@ run: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade
 	$(FLASK) seed-reference
 	$(FLASK) seed-demo --if-empty
+	$(FLASK) search sync
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev-installed

@@ -183,10 +183,14 @@ search_cli = AppGroup("search", help="The archive's search index: apply pending 
 
 @search_cli.command("sync")
 def search_sync() -> None:
-    """Apply every pending change to the index (what a process that died after its commit left)."""
+    """Apply every pending change to the index (what a process that died after its commit left); build
+    the index from the database when it is empty but public proposals exist (a lost index folder)."""
     from .search import service
 
-    click.echo(f"Search index: {_counted(service.apply_outbox(), 'proposal')} brought up to date.")
+    applied, rebuilt = service.sync()
+    click.echo(f"Search index: {_counted(applied, 'proposal')} brought up to date.")
+    if rebuilt is not None:
+        click.echo(f"The index was empty: rebuilt with {_counted(rebuilt, 'public proposal')}.")
 
 
 @search_cli.command("rebuild")

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort, flash, request
 from flask_wtf import FlaskForm
 
 from .errors import DomainError, ValidationFailed
 from .extensions import db
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where a listing stands, in the shape the ``pagination`` macro reads."""
+
+    page: int
+    pages: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:

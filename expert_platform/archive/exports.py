@@ -32,8 +32,6 @@ bp = Blueprint("exports", __name__)
 
 #: The most rows one export holds (issue 6): a researcher who needs more narrows the search.
 MAX_ROWS = 10_000
-#: How many hits the export asks the service for at a time (the service gives at most MAX_PER_PAGE).
-BATCH_SIZE = 500
 #: How many of the most recently endorsed proposals the feed holds.
 FEED_SIZE = 50
 #: A spreadsheet reads a cell starting with one of these as a formula (or as the start of one).
@@ -64,18 +62,9 @@ def neutralise(cell: str) -> str:
 
 def _csv_lines(wanted: SearchRequest, viewer) -> Iterator[str]:
     yield _csv_line(serialize.ROW_FIELDS)
-    written = 0
-    page = 1
-    while written < MAX_ROWS:
-        results = service.search(wanted.text, wanted.filters, viewer, page=page, per_page=BATCH_SIZE,
-                                 sort=wanted.sort, with_facets=False)
-        for hit in results.hits[:MAX_ROWS - written]:
-            values = serialize.row(hit.proposal)
-            yield _csv_line([neutralise(values[name]) for name in serialize.ROW_FIELDS])
-            written += 1
-        if page * results.per_page >= results.total:
-            break
-        page += 1
+    for proposal in service.iter_hits(wanted.text, wanted.filters, viewer, sort=wanted.sort, limit=MAX_ROWS):
+        values = serialize.row(proposal)
+        yield _csv_line([neutralise(values[name]) for name in serialize.ROW_FIELDS])
 
 
 def _csv_line(cells) -> str:
@@ -162,6 +151,20 @@ def ris(proposal: Proposal) -> str:
         tags.append(("N1", cited["note"]))
     tags.append(("ER", ""))
     return "".join(f"{tag}  - {value}\r\n" for tag, value in tags)
+
+
+def citation_text(proposal: Proposal) -> str:
+    """The citation shown on the proposal page: authors (year). Title. Institution, reference. URL."""
+    cited = _citation(proposal)
+    parts = []
+    if cited["authors"]:
+        parts.append("; ".join(cited["authors"]))
+    if cited["decided"]:
+        parts.append(f"({cited['decided'].year}).")
+    elif parts:
+        parts[-1] += "."
+    parts += [f"{cited['title']}.", f"{cited['institution']}, {proposal.reference}.", cited["url"]]
+    return " ".join(parts)
 
 
 def _one_line(text: str) -> str:

@@ -21,6 +21,7 @@ from ..experts.languages import language_name
 from ..proposals.models import Proposal
 from ..reference.services import all_states
 from ..search import service as search_service
+from ..web import Page
 from .forms import PER_PAGE, ArchiveSearch, ArchiveSearchForm
 from .params import BadParameter, search_parameters
 
@@ -52,30 +53,6 @@ class FacetGroup:
     options: list[FacetOption]
 
 
-@dataclass(frozen=True)
-class PageOfHits:
-    """What the ``pagination`` macro reads."""
-
-    page: int
-    pages: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 @bp.get("/archive")
 def index():
     form = ArchiveSearchForm(request.args)
@@ -99,7 +76,7 @@ def index():
         hits=[_hit(hit) for hit in results.hits],
         facets=_facet_groups(results.facets, search, state_names),
         filter_labels=_filter_labels(search, state_names),
-        page=PageOfHits(page=search.page, pages=results.pages),
+        page=Page(page=search.page, pages=results.pages),
         language_name=language_name,
     )
 

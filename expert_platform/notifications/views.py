@@ -7,8 +7,6 @@ as they are now, so a page never says more than they may see.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -16,36 +14,12 @@ from flask_login import current_user, login_required
 from ..enums import NotificationKind
 from ..extensions import db
 from ..permissions import can_receive_notifications, can_view_notification, require
-from ..web import flash_success
+from ..web import Page, flash_success
 from . import services
 from .forms import EmailSettingsForm
 from .models import Notification
 
 bp = Blueprint("notifications", __name__)
-
-
-@dataclass(frozen=True)
-class Page:
-    """Where a listing stands, in the shape the pagination macro reads."""
-
-    page: int
-    pages: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _actor():

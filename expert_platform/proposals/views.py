@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from .. import sanitize
 from ..accounts.services import find_user_by_email
+from ..archive.exports import citation_text
 from ..enums import AuthorStatus, ProposalAction, ProposalState
 from ..errors import DomainError, ValidationFailed, recover_refused_token
 from ..experts.languages import language_name
@@ -343,6 +344,7 @@ def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None
         shared_reviews=_reviews_shared_with(viewer, proposal),
         decision=rounds.decision_record_of(proposal),
         related=search_service.more_like_this(proposal, viewer) if proposal.state == S.ENDORSED else [],
+        citation=citation_text(proposal) if proposal.state == S.ENDORSED and proposal.reference else None,
     ), status
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
+from ..accounts.models import User
+from ..enums import ProposalState
 from ..extensions import db
 from ..proposals import workflow
 from ..proposals.models import (
@@ -27,6 +29,7 @@ from ..proposals.models import (
     ProposalMemberState,
     ProposalThinkTank,
 )
+from ..thinktanks.models import ThinkTank
 from .models import SearchOutboxEntry
 
 log = logging.getLogger(__name__)
@@ -34,13 +37,33 @@ _PENDING_KEY = "search_pending"
 _CHILD_ROWS = (ProposalAuthor, ProposalDimension, ProposalKeyword, ProposalMemberState, ProposalThinkTank)
 
 
+def _renamed(instance, attribute: str) -> bool:
+    return instance.id is not None and inspect(instance).attrs[attribute].history.has_changes()
+
+
 def _changed_proposal_ids(session: Session) -> set[int]:
+    """The proposals whose index entry the flush may have changed: their own rows, and the public
+    proposals of a person or think tank whose name changed (the index holds names, not ids)."""
     ids = set()
+    renamed_users, renamed_tanks = [], []
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, Proposal) and instance.id is not None:
             ids.add(instance.id)
         elif isinstance(instance, _CHILD_ROWS) and instance.proposal_id is not None:
             ids.add(instance.proposal_id)
+        elif isinstance(instance, User) and _renamed(instance, "display_name"):
+            renamed_users.append(instance.id)
+        elif isinstance(instance, ThinkTank) and _renamed(instance, "name"):
+            renamed_tanks.append(instance.id)
+    connection = session.connection()
+    if renamed_users:
+        ids.update(connection.scalars(
+            select(ProposalAuthor.proposal_id).join(Proposal, Proposal.id == ProposalAuthor.proposal_id)
+            .where(ProposalAuthor.user_id.in_(renamed_users), Proposal.state == ProposalState.ENDORSED)))
+    if renamed_tanks:
+        ids.update(connection.scalars(
+            select(ProposalThinkTank.proposal_id).join(Proposal, Proposal.id == ProposalThinkTank.proposal_id)
+            .where(ProposalThinkTank.think_tank_id.in_(renamed_tanks), Proposal.state == ProposalState.ENDORSED)))
     return ids
 
 

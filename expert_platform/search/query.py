@@ -23,7 +23,7 @@ from whoosh import qparser, query
 from whoosh.analysis import StandardAnalyzer
 from whoosh.fields import TEXT, Schema
 
-from .schema import ANALYZING, CJK, VARIANTS, analyzer_of, text_fields
+from .schema import ANALYZING, VARIANTS, analyzer_of, text_fields
 
 MAX_QUERY_LENGTH = 256
 MAX_PREFIXES = 4
@@ -76,11 +76,20 @@ def is_malformed(text: str) -> bool:
     return depth != 0
 
 
+def _cut(text: str) -> str:
+    """The first MAX_QUERY_LENGTH characters, without the last word when the cut falls inside it (half a
+    word would be searched as a word nobody typed)."""
+    kept = text[:MAX_QUERY_LENGTH]
+    if not text[MAX_QUERY_LENGTH].isspace() and re.search(r"\s", kept):
+        kept = re.split(r"\s+(?=\S*$)", kept)[0]
+    return kept
+
+
 def parse(text: str | None) -> ParsedQuery:
     text = (text or "").strip()
     notices = []
     if len(text) > MAX_QUERY_LENGTH:
-        text = text[:MAX_QUERY_LENGTH]
+        text = _cut(text)
         notices.append(_("Your query was cut to its first %(count)d characters.", count=MAX_QUERY_LENGTH))
     words = _WORDS.findall(text)
     if is_malformed(text):
@@ -133,10 +142,9 @@ def _tokens(text: str, variant: str | None) -> list[str]:
 def _words_query(fieldname: str, words: list[str], *, phrase: bool) -> query.Query:
     """``words`` (already split) in ``fieldname``'s targets: each variant analyses them its own way."""
     alternatives = []
-    has_cjk = any(CJK.search(word) for word in words)
     for target, variant in _targets(fieldname):
-        if variant == "cjk" and not has_cjk:
-            continue  # bigrams only ever index CJK script
+        # (A Chinese, Japanese or Korean text is cut into bigrams, but the Latin words in it, "ASEAN"
+        # or "COVID", stay whole: a query in Latin letters looks there too.)
         tokens = _tokens(" ".join(words), variant)
         if not tokens:
             if variant in ("en", "ru") and not phrase:

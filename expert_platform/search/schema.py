@@ -108,9 +108,10 @@ def build_schema() -> Schema:
     fields = {
         "proposal_id": ID(stored=True, unique=True),
         "reference": ID(stored=True),
-        "author": TEXT(analyzer=StandardAnalyzer(stoplist=None)),
-        "thinktank": TEXT(analyzer=StandardAnalyzer(stoplist=None)),
-        "keyword": TEXT(analyzer=StandardAnalyzer(stoplist=None)),
+        # Stored too, so that `flask search check` sees a renamed author or think tank.
+        "author": TEXT(analyzer=StandardAnalyzer(stoplist=None), stored=True),
+        "thinktank": TEXT(analyzer=StandardAnalyzer(stoplist=None), stored=True),
+        "keyword": TEXT(analyzer=StandardAnalyzer(stoplist=None), stored=True),
         "facet_dimension": KEYWORD(stored=True, commas=True),
         "facet_member_state": KEYWORD(stored=True, commas=True),
         "facet_think_tank": KEYWORD(stored=True, commas=True),

@@ -221,6 +221,19 @@ def apply_outbox(proposal_ids: Iterable[int] | None = None) -> int:
         return len(wanted)
 
 
+def sync() -> tuple[int, int | None]:
+    """Apply the outbox; then, when the index holds nothing while the database has public proposals (its
+    folder was lost, or the database predates the index), rebuild it. Returns (proposals brought up to
+    date, proposals of the rebuilt index or None when no rebuild was needed)."""
+    applied = apply_outbox()
+    db.session.commit()  # end this session's read: the rebuild's swap must not wait behind it
+    if index_store.searcher().doc_count() == 0 and db.session.scalar(
+        select(func.count(Proposal.id)).where(Proposal.state == ProposalState.ENDORSED)
+    ):
+        return applied, rebuild()
+    return applied, None
+
+
 def pending_count() -> int:
     return db.session.scalar(select(func.count(SearchOutboxEntry.id))) or 0
 
@@ -264,6 +277,12 @@ def rebuild(batch_size: int = 500) -> int:
     return count
 
 
+#: What `check` compares: every stored field but the derived ones (the variant and the spelling words
+#: follow from the language and the text).
+CHECKED_FIELDS = ("reference", "stored_title", "stored_body", "author", "thinktank", "keyword", "facet_dimension",
+                  "facet_member_state", "facet_think_tank", "facet_language", "facet_year", "decided")
+
+
 def check() -> list[str]:
     """Every difference between the index and the database's public proposals (empty: they agree):
     missing entries, entries that should not be there, and entries whose content is stale."""
@@ -289,8 +308,7 @@ def check() -> list[str]:
                 differences.append(f"{proposal.reference}: public but not in the index")
                 continue
             expected = document_of(proposal)
-            for name in ("reference", "stored_title", "stored_body", "facet_dimension", "facet_member_state",
-                         "facet_think_tank", "facet_language", "facet_year", "decided"):
+            for name in CHECKED_FIELDS:
                 if stored.get(name) != expected[name]:
                     differences.append(f"{proposal.reference}: {name} differs in the index")
                     break
@@ -653,6 +671,12 @@ def _phrase_documents(searcher, fieldname: str, words: list, candidates: frozens
     return frozenset(found or ())
 
 
+def _stemmed_variant(fieldname: str) -> str | None:
+    """"en" or "ru" for a stemmed text field (``body_en``), else None."""
+    group, _sep, variant = fieldname.rpartition("_")
+    return variant if group in ("title", "body") and variant in ("en", "ru") else None
+
+
 def _union(parts: list[_Matches]) -> _Matches:
     """Documents matching any part, each scored with the sum of the parts it matches (Whoosh's Or)."""
     parts = [part for part in parts if part.docs]
@@ -682,6 +706,7 @@ class _Engine:
     def __init__(self, searcher) -> None:
         self.searcher = searcher
         self.cache = _cache_of(searcher)
+        self.prefixes: dict = {}
 
     def live(self) -> _Matches:
         """Every document not deleted (Whoosh's ``Every``, weight 1)."""
@@ -786,9 +811,31 @@ class _Engine:
     def _prefix(self, node) -> _Matches:
         """Every term with the prefix, each scored with BM25F. (Whoosh scored them so above 5,000
         documents and gave each a constant 1 below: its Or chose its matcher by the index's size.)"""
-        reader = self.searcher.reader()
-        terms = [query.Term(node.fieldname, text) for text in sorted(set(node._btexts(reader))) if text]
+        terms = [query.Term(node.fieldname, text) for text in self.prefix_terms(node.fieldname, node.text)]
         return _boosted(_union([self.matches(term) for term in terms]), node.boost)
+
+    def prefix_terms(self, fieldname: str, prefix: str) -> list[str]:
+        """The field's terms a prefix stands for: those starting with it and, in a stemmed field, the
+        stems of the words as written that start with it ("economi*": "economic" is indexed as
+        "econom"; "desalination*": "desalination" as "desalin"), looked up in the "words" field."""
+        key = ("prefix terms", fieldname, prefix)
+        found = self.prefixes.get(key)
+        if found is not None:
+            return found
+        schema = self.searcher.schema
+        if fieldname not in schema:
+            return []
+        reader = self.searcher.reader()
+        texts = {schema[fieldname].from_bytes(btext) for btext in reader.expand_prefix(fieldname, prefix)}
+        variant = _stemmed_variant(fieldname)
+        if variant is not None:
+            analysis = _analysis(variant)
+            for btext in reader.expand_prefix("words", prefix):
+                word = schema["words"].from_bytes(btext)
+                texts.update(term for _start, _end, term, stopped in analysis.of(word)
+                             if not stopped and (fieldname, schema[fieldname].to_bytes(term)) in reader)
+        found = self.prefixes[key] = sorted(text for text in texts if text)
+        return found
 
     def _by_whoosh(self, node) -> _Matches:
         """Any other query (AndMaybe, Require, ...): Whoosh's matcher, document by document."""
@@ -1257,10 +1304,32 @@ def search(text: str | None, filters: Filters = Filters(), viewer=None, *, page:
     wanted = page * per_page
     ranked = engine.newest(found, wanted) if newest else engine.best(found, wanted)
     window = [_Row(score, searcher.stored_fields(docnum)) for score, docnum in ranked[(page - 1) * per_page:wanted]]
-    hits = _hits(window, parsed.query, viewer)
+    hits = _hits(window, parsed.query, viewer, engine)
     suggestion = _suggestion(engine, parsed.words, restriction) if total == 0 and parsed.words else None
     return Results(hits=hits, total=total, page=page, per_page=per_page, facets=facets, suggestion=suggestion,
                    notice=parsed.notice)
+
+
+def iter_hits(text: str | None, filters: Filters = Filters(), viewer=None, *, sort: str = "relevance",
+              limit: int, chunk: int = INDEXING_CHUNK):
+    """The proposals the search finds, best (or newest) first, at most ``limit``, each re-checked like a
+    page of hits: ranked once on one searcher (so rows neither repeat nor go missing if the index changes
+    meanwhile), loaded from the database ``chunk`` at a time. For exports."""
+    parsed = parse(text)
+    searcher = index_store.searcher()
+    engine = _Engine(searcher)
+    main = parsed.query if parsed.query is not None else query.Every()
+    restriction = _filter_query(filters)
+    found = engine.matches(main if restriction is None else query.And([main, restriction]))
+    newest = sort == "newest" or parsed.query is None
+    ranked = engine.newest(found, limit) if newest else engine.best(found, limit)
+    for window in _chunks(ranked, chunk):
+        ids = [int(searcher.stored_fields(docnum)["proposal_id"]) for _score, docnum in window]
+        loaded = {proposal.id: proposal for proposal in _load_hits(ids)}
+        for number in ids:
+            proposal = loaded.get(number)
+            if proposal is not None and is_public(proposal) and permissions.can_view_proposal(viewer, proposal):
+                yield proposal
 
 
 class _Row(dict):
@@ -1284,11 +1353,15 @@ def _load_hits(proposal_ids: list[int]) -> list[Proposal]:
     ))
 
 
-def _hits(window, parsed_query, viewer) -> list[Hit]:
+def _hits(window, parsed_query, viewer, engine: _Engine) -> list[Hit]:
     ids = [int(hit["proposal_id"]) for hit in window]
     proposals = {proposal.id: proposal for proposal in _load_hits(ids)}
     terms = _terms_by_variant(parsed_query)
     prefixes = _prefixes(parsed_query)
+    for fieldname, prefix in prefixes:
+        # The stems a prefix found through the words as written are marked wherever they are.
+        if _stemmed_variant(fieldname) is not None:
+            terms.setdefault(fieldname, set()).update(engine.prefix_terms(fieldname, prefix))
     hits = []
     for hit in window:
         proposal = proposals.get(int(hit["proposal_id"]))

@@ -136,6 +136,28 @@ def test_bibtex_cites_a_techreport_with_special_characters_escaped(client, speci
     )
 
 
+def test_the_proposal_page_shows_the_citation_its_authors_and_links_to_both_formats(client, special):
+    page = client.get("/proposals/TTF-2021-007").get_data(as_text=True)
+
+    assert ('<p class="citation">Ann Lee; Research and Policy Team; Zoë Müller_Smith (2021). '
+            "Water &amp; 100% {safe} rivers_#1 ~ ^ $ \\ now. Eurasian Water Institute; R&amp;D Centre, "
+            "TTF-2021-007. http://platform.test/proposals/TTF-2021-007</p>") in page
+    assert 'href="/proposals/TTF-2021-007/cite.bib" download>BibTeX</a>' in page
+    assert 'href="/proposals/TTF-2021-007/cite.ris" download>RIS (EndNote, Zotero, Mendeley)</a>' in page
+    assert '<ul class="authors"><li>Ann Lee</li><li>Research and Policy Team</li><li>Zoë Müller_Smith</li></ul>' in page
+
+
+def test_a_proposal_that_is_not_endorsed_offers_no_citation(client, states, make_user, login):
+    publish(title="Closed", reference="TTF-2021-009", state=ProposalState.NOT_ENDORSED)
+    login(make_user(roles=(Role.ADMIN,)))
+
+    page = client.get("/proposals/TTF-2021-009")
+
+    assert page.status_code == 200
+    assert "Cite this proposal" not in page.get_data(as_text=True)
+    assert "cite.bib" not in page.get_data(as_text=True)
+
+
 def test_ris_cites_a_report_line_by_line(client, special):
     response = client.get("/proposals/TTF-2021-007/cite.ris")
     assert response.status_code == 200

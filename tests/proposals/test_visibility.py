@@ -220,6 +220,9 @@ def visit_everything_about(visitor: Visitor, setting: Setting, role: str) -> Non
     visitor.get(base, 404)
     visitor.get(base, 404, headers={"Accept": "application/json"})
     visitor.get(f"/proposals/{setting.reference or 'EP-2000-9999'}", 404)
+    # Its citations, by reference: only an endorsed proposal has any.
+    visitor.get(f"/proposals/{setting.reference or 'EP-2000-9999'}/cite.bib", 404)
+    visitor.get(f"/proposals/{setting.reference or 'EP-2000-9999'}/cite.ris", 404)
     visitor.get(f"{base}/edit", status("proposals.edit"))
     visitor.get(f"{base}/revisions/1", 404)
     visitor.get(f"{base}/diff", 404)

@@ -32,8 +32,8 @@ def corpus(app, states):
     publish(reference="RU-2020-4", title="Опреснение морской воды", language="ru",
             body="Проект опреснения воды для прибрежных городов. OSCE", authors=("Иван Петров",),
             member_states=("RU",), dimensions=("environmental",), decided="2020-11-01")
-    publish(reference="ZH-2021-5", title="区域安全合作", language="zh", body="安全合作的建议。", authors=("Li Wei",),
-            member_states=("CN",), dimensions=("military_political",), decided="2021-02-01")
+    publish(reference="ZH-2021-5", title="区域安全合作", language="zh", body="安全合作的建议。ASEAN",
+            authors=("Li Wei",), member_states=("CN",), dimensions=("military_political",), decided="2021-02-01")
     publish(reference="EN-2022-7", title="Trade <b>corridors</b> & tariffs",
             body="Tariffs on <script>alert(1)</script> grain & rice", dimensions=("economic",), decided="2022-01-01")
     publish(reference="EN-2018-8", title="A draft state budget rule", body="Fiscal rules for the budget.",
@@ -118,6 +118,22 @@ def test_a_prefix_of_three_letters_or_more_matches_the_words_it_starts(corpus):
     assert found_set("desal*") == {"EN-2019-1"}
 
 
+def test_a_prefix_longer_than_the_stem_of_its_words_still_finds_them(corpus):
+    # "desalination" and "desalinated" are both indexed as "desalin"; "опреснения" as "опреснен".
+    assert found_set("desalination*") == {"EN-2019-1"}
+    assert found_set("title:desalination*") == {"EN-2019-1"}
+    assert found_set("опреснени*") == {"RU-2020-4"}
+    # As the word itself does, a prefix finds what shares its words' stem ("securing": "secur", as "security").
+    assert found_set("securing*") == {"EN-2020-2", "EN-2021-3"}
+
+
+def test_a_prefix_longer_than_the_stem_is_marked_in_every_word_it_found(corpus):
+    hit = search.search("desalination*", Filters(), None).hits[0]
+
+    assert hit.highlights == {"title": "<mark>Desalination</mark> plants on shared coasts",
+                              "body": "<mark>Desalinated</mark> water for coastal towns along the sea"}
+
+
 def test_a_prefix_of_fewer_than_three_letters_is_searched_as_the_word(corpus):
     assert search.search("se*", Filters(), None).total == 0
     assert found_set("wa*") == set()
@@ -152,6 +168,17 @@ def test_an_unclosed_parenthesis_is_searched_as_plain_words_with_a_notice(corpus
     assert {hit.proposal.reference for hit in results.hits} == set()
     assert results.notice == PLAIN_WORDS_NOTICE
     assert search.search("water OR cyber)", Filters(), None).notice == PLAIN_WORDS_NOTICE
+
+
+def test_a_cut_inside_a_word_leaves_the_whole_word_out(corpus):
+    text = "water " + "towns " * 41 + "coastal"
+    assert text[:256].endswith(" coas")
+
+    results = search.search(text, Filters(), None)
+
+    # "coas" alone would find nothing: the half word is left out, "water towns" is searched.
+    assert results.notice == CUT_NOTICE
+    assert {hit.proposal.reference for hit in results.hits} == {"EN-2019-1", "EN-2020-2"}
 
 
 def test_a_query_longer_than_256_characters_is_cut_with_a_notice(corpus):
@@ -196,6 +223,12 @@ def test_a_query_matches_every_languages_fields(corpus):
     assert found_set("osce") == {"EN-2020-2", "RU-2020-4"}
     assert found_set("author:wei") == {"EN-2021-3", "ZH-2021-5"}
     assert found_set("osce OR 合作 OR опреснение") == {"EN-2020-2", "RU-2020-4", "ZH-2021-5"}
+
+
+def test_latin_words_in_a_chinese_text_are_found(corpus):
+    assert found_set("asean") == {"ZH-2021-5"}
+    assert found_set("asean 合作") == {"ZH-2021-5"}
+    assert search.search("asean", Filters(), None).hits[0].highlights["body"] == "安全合作的建议。<mark>ASEAN</mark>"
 
 
 # --- facets and filters ----------------------------------------------------------------------------

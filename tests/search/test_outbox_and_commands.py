@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from expert_platform.proposals.models import Proposal
 from expert_platform.search import index_store
 from expert_platform.search import service as search
 from expert_platform.search.service import Filters
+from expert_platform.thinktanks.models import ThinkTank
 from tests.journeys import take
 from tests.search_corpus import publish
 
@@ -130,6 +132,33 @@ def test_a_proposal_endorsed_on_the_platform_is_searchable_at_once_and_check_pas
     assert references("author:lee") == [reference]
     assert search.pending_count() == 0
     assert run("search", "check").output == "The index matches the database (1 public proposal).\n"
+
+
+def test_an_author_who_changes_their_name_is_found_by_the_new_one(run, endorsed_on_the_platform, db):
+    reference = endorsed_on_the_platform.reference
+    endorsed_on_the_platform.coauthors[0].user.display_name = "Ann Leeward"
+    db.session.commit()
+
+    assert references("author:leeward") == [reference]
+    assert references("author:lee") == []
+    assert run("search", "check").exit_code == 0
+
+
+def test_a_think_tank_renamed_is_found_by_its_new_name(run, imported, db):
+    tank = db.session.scalar(select(ThinkTank).where(ThinkTank.name == "Steppe Institute"))
+    tank.name = "Great Steppe Institute"
+    db.session.commit()
+
+    assert references("thinktank:great") == ["TTF-2016-1", "TTF-2016-2", "TTF-2016-3"]
+    assert run("search", "check").exit_code == 0
+
+
+def test_check_sees_an_author_or_a_think_tank_the_index_has_wrong(run, imported, db):
+    plant(**{**search.document_of(stored(db, "TTF-2016-1")), "author": "Someone Else"})
+    plant(**{**search.document_of(stored(db, "TTF-2016-2")), "thinktank": "Old Name"})
+
+    assert run("search", "check").stdout == ("TTF-2016-1: author differs in the index\n"
+                                            "TTF-2016-2: thinktank differs in the index\n")
 
 
 def test_check_passes_after_a_rebuild(run, imported):
@@ -250,6 +279,23 @@ def test_a_second_sync_in_a_row_does_nothing(run, imported):
     assert first.output == "Search index: 0 proposals brought up to date.\n"
     assert (second.exit_code, second.output) == (0, "Search index: 0 proposals brought up to date.\n")
     assert references() == ["TTF-2016-1", "TTF-2016-2", "TTF-2016-3"]
+
+
+def test_sync_rebuilds_an_index_whose_folder_was_lost(run, imported, app):
+    shutil.rmtree(app.config["SEARCH_INDEX_DIR"])
+
+    result = run("search", "sync")
+
+    assert (result.exit_code, result.output) == (0, "Search index: 0 proposals brought up to date.\n"
+                                                    "The index was empty: rebuilt with 3 public proposals.\n")
+    assert references() == ["TTF-2016-1", "TTF-2016-2", "TTF-2016-3"]
+    assert run("search", "check").exit_code == 0
+
+
+def test_sync_leaves_an_empty_index_alone_when_nothing_is_public(run, states):
+    result = run("search", "sync")
+
+    assert (result.exit_code, result.output) == (0, "Search index: 0 proposals brought up to date.\n")
 
 
 def test_a_rolled_back_change_leaves_nothing_to_sync(app, states, db):
