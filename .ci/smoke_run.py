@@ -1,6 +1,8 @@
-"""Check a running platform as a person would: pages answer, the demo admin signs in and out."""
+"""Check a running platform as a person would: pages answer, the demo's endorsed proposals are in the
+archive, the demo admin signs in and out."""
 
 import http.cookiejar
+import json
 import re
 import sys
 import time
@@ -38,6 +40,13 @@ while True:
         time.sleep(1)
 
 assert status == 200, status
+status, archive_page = get("/archive")
+assert status == 200, status
+status, found = get("/api/v1/proposals?sort=newest")
+found = json.loads(found)
+assert status == 200 and found["total"] >= 1, f"the demo's endorsed proposals are not in the archive: {found}"
+status, first = get(found["items"][0]["url"])
+assert status == 200 and found["items"][0]["reference"] in first, "an archived proposal's page did not open"
 status, login_page = get("/login")
 assert status == 200, status
 status, url, page = post("/login", {"csrf_token": token(login_page), "email": "secretariat@demo.example",
@@ -47,4 +56,5 @@ status, users_page = get("/admin/users")
 assert status == 200 and "researcher@demo.example" in users_page, "admin page missing demo accounts"
 status, url, page = post("/logout", {"csrf_token": token(page)})
 assert "Sign in" in page and "Sign out" not in page, "sign-out failed"
-print("smoke test passed: / and /login answer 200, the demo secretariat signed in and out")
+print(f"smoke test passed: / and /login answer 200, the archive holds {found['total']} endorsed demo proposals, "
+      "the demo secretariat signed in and out")

@@ -136,6 +136,25 @@ def can_view_proposal(user, proposal) -> bool:
     return is_secretariat(user) or (is_signed_in(user) and user.has_role(Role.COUNCIL_MEMBER))
 
 
+def visible_proposals_condition(user):
+    """``can_view_proposal`` as a SQL condition on ``Proposal``, for lists that filter and search the
+    database (ARCHITECTURE.md section 6): the same rule, row by row (tests hold the two to agreement)."""
+    from sqlalchemy import and_, exists, false, or_, select
+
+    from .enums import AuthorStatus, ProposalState
+    from .proposals.models import Proposal, ProposalAuthor
+
+    visible = [Proposal.state == ProposalState.ENDORSED]
+    if is_signed_in(user) and user.is_active:
+        visible.append(exists(select(ProposalAuthor.id).where(
+            ProposalAuthor.proposal_id == Proposal.id, ProposalAuthor.user_id == user.id,
+            ProposalAuthor.status == AuthorStatus.ACCEPTED)))
+    if is_secretariat(user) or (is_signed_in(user) and user.has_role(Role.COUNCIL_MEMBER)):
+        visible.append(and_(Proposal.state.not_in([ProposalState.DRAFT, ProposalState.CHANGES_REQUESTED]),
+                            Proposal.first_submitted_at.is_not(None)))
+    return or_(*visible) if visible else false()
+
+
 def can_view_event(user, proposal, event) -> bool:
     """Workflow steps are part of the record for every reader; the authors' working events
     (invitations, declined or removed co-authors, annexes) are for its co-authors only."""

@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..accounts.models import EMAIL_MAX_LENGTH
-from ..enums import Dimension
+from ..enums import Dimension, ProposalState
 from ..experts.languages import language_choices
 from ..forms import TOO_LONG, MultiCheckboxField, enum_choices, unix_newlines
 from .models import BODY_MAX_BYTES, KEYWORD_MAX_LENGTH, NOTE_MAX_LENGTH, SUMMARY_MAX_LENGTH, TITLE_MAX_LENGTH
-from .services import KEYWORDS_MAX_COUNT, Content
+from .services import KEYWORDS_MAX_COUNT, REGISTER_TEXT_MAX_LENGTH, Content, RegisterFilters
 
 # Room for the most keywords the service accepts, with their separators.
 KEYWORDS_TEXT_MAX_LENGTH = KEYWORDS_MAX_COUNT * (KEYWORD_MAX_LENGTH + 2) * 2
@@ -124,3 +133,46 @@ class InviteCoauthorForm(FlaskForm):
 #: The two buttons of an invitation send ``answer`` with one of these values.
 ANSWER_ACCEPT = "accept"
 ANSWER_DECLINE = "decline"
+
+
+class RegisterFilterForm(FlaskForm):
+    """The proposal register's search (GET): text, state, dimension, only my own."""
+
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    q = SearchField(
+        _l("Title, summary or reference"),
+        filters=[lambda text: text[:REGISTER_TEXT_MAX_LENGTH] if text else text],
+        validators=[Optional(), Length(max=REGISTER_TEXT_MAX_LENGTH)],
+        render_kw={"maxlength": REGISTER_TEXT_MAX_LENGTH},
+    )
+    state = SelectField(
+        _l("State"), choices=enum_choices(ProposalState, blank_label=_l("Any state")), validators=[Optional()]
+    )
+    dimension = SelectField(
+        _l("Dimension"), choices=enum_choices(Dimension, blank_label=_l("Any dimension")), validators=[Optional()]
+    )
+    mine = BooleanField(_l("Only proposals I co-author"))
+
+    def register_filters(self) -> RegisterFilters:
+        """The filters to apply (after ``validate()``): a choice that is not offered is left out."""
+
+        def chosen(field) -> str | None:
+            return field.data if field.data and not field.errors else None
+
+        state = chosen(self.state)
+        dimension = chosen(self.dimension)
+        return RegisterFilters(
+            text=self.q.data or "",
+            state=ProposalState(state) if state else None,
+            dimension=Dimension(dimension) if dimension else None,
+            only_mine=bool(self.mine.data),
+        )
+
+    def query_arguments(self) -> dict[str, str]:
+        """The filters as query-string arguments, for the pagination links."""
+        arguments = {name: self[name].data for name in ("q", "state", "dimension") if self[name].data}
+        if self.mine.data:
+            arguments["mine"] = "y"
+        return arguments

@@ -217,3 +217,57 @@ def save_content(*, actor, proposal: Proposal, content: Content, opened_at_versi
 
 def is_editable(proposal: Proposal) -> bool:
     return proposal.state in (ProposalState.DRAFT, ProposalState.CHANGES_REQUESTED)
+
+
+# --- The proposal register: the database searched under the rules of who sees what ----------------
+
+#: The longest text the register searches for (longer text is cut).
+REGISTER_TEXT_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class RegisterFilters:
+    text: str = ""
+    state: ProposalState | None = None
+    dimension: Dimension | None = None
+    only_mine: bool = False
+
+
+def register_statement(*, viewer, filters: RegisterFilters):
+    """The proposals ``viewer`` may see (``permissions.visible_proposals_condition``: drafts only to
+    their co-authors, proposals before the council to the council and the secretariat too, endorsed
+    ones to everyone) that match ``filters``, the most recently changed first.
+
+    The text is looked for, ignoring case and with wildcards taken literally, in the title, the
+    summary and the reference; ``only_mine`` keeps the proposals the viewer co-authors. Reads the
+    database, never the search index (which holds public proposals only)."""
+    from sqlalchemy import exists, or_
+    from sqlalchemy.orm import lazyload
+
+    from ..database import LIKE_ESCAPE, contains_pattern
+
+    statement = (
+        select(Proposal)
+        .where(permissions.visible_proposals_condition(viewer))
+        .options(lazyload(Proposal.authors), lazyload(Proposal.dimensions), lazyload(Proposal.member_states),
+                 lazyload(Proposal.keywords), lazyload(Proposal.think_tanks))
+        .order_by(Proposal.updated_at.desc(), Proposal.id.desc())
+    )
+    if filters.state is not None:
+        statement = statement.where(Proposal.state == filters.state)
+    if filters.dimension is not None:
+        statement = statement.where(exists(select(ProposalDimension.proposal_id).where(
+            ProposalDimension.proposal_id == Proposal.id, ProposalDimension.dimension == filters.dimension)))
+    if filters.only_mine and permissions.is_signed_in(viewer):
+        statement = statement.where(exists(select(ProposalAuthor.id).where(
+            ProposalAuthor.proposal_id == Proposal.id, ProposalAuthor.user_id == viewer.id,
+            ProposalAuthor.status == AuthorStatus.ACCEPTED)))
+    text = " ".join(filters.text.split())[:REGISTER_TEXT_MAX_LENGTH]
+    if text:
+        pattern = contains_pattern(text.lower())
+        statement = statement.where(or_(
+            Proposal.title.ilike(pattern, escape=LIKE_ESCAPE),
+            Proposal.summary.ilike(pattern, escape=LIKE_ESCAPE),
+            Proposal.reference.ilike(pattern, escape=LIKE_ESCAPE),
+        ))
+    return statement

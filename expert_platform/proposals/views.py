@@ -41,7 +41,15 @@ from ..search import service as search_service
 from ..thinktanks.models import ThinkTank
 from ..web import flash_error, flash_success, get_child_or_404, show_error
 from . import coauthors, services, workflow
-from .forms import ANSWER_ACCEPT, ANSWER_DECLINE, ActionNoteForm, EditProposalForm, InviteCoauthorForm, ProposalForm
+from .forms import (
+    ANSWER_ACCEPT,
+    ANSWER_DECLINE,
+    ActionNoteForm,
+    EditProposalForm,
+    InviteCoauthorForm,
+    ProposalForm,
+    RegisterFilterForm,
+)
 from .models import REFERENCE_PATTERN, Proposal, ProposalAuthor, ProposalEvent, ProposalThinkTank
 
 bp = Blueprint("proposals", __name__)
@@ -116,6 +124,22 @@ def mine():
         answer_accept=ANSWER_ACCEPT,
         answer_decline=ANSWER_DECLINE,
     )
+
+
+#: Proposals per page of the register.
+REGISTER_PER_PAGE = 25
+
+
+@bp.get("/proposals")
+@login_required
+def register():
+    """Every proposal the viewer may see, searched in the database: the council and the secretariat
+    find proposals still in the workflow here, authors their own (the archive holds endorsed ones only)."""
+    search = RegisterFilterForm(request.args)
+    search.validate()
+    statement = services.register_statement(viewer=current_user, filters=search.register_filters())
+    page = db.paginate(statement, per_page=REGISTER_PER_PAGE, max_per_page=REGISTER_PER_PAGE, error_out=False)
+    return render_template("proposals/register.html", page=page, search=search)
 
 
 def _lead_of(proposal: Proposal) -> ProposalAuthor | None:

@@ -45,7 +45,7 @@ ANONYMOUS = "anonymous visitor"
 OUTSIDERS = (OTHER_EXPERT, COUNCIL_MEMBER, SECRETARIAT, RESEARCHER, ANONYMOUS)
 #: Routes that send a signed-out visitor to the sign-in page before anything is loaded.
 SIGN_IN_FIRST = frozenset({
-    "proposals.mine", "proposals.new", "proposals.act", "proposals.invite_coauthor",
+    "proposals.mine", "proposals.register", "proposals.new", "proposals.act", "proposals.invite_coauthor",
     "proposals.remove_coauthor", "proposals.hand_lead", "proposals.answer_invitation",
     "review.start", "review.return_for_revision", "review.assign", "review.unassign", "review.save_review",
     "review.share", "review.unshare", "review.open_round", "review.record_position", "review.close_round",
@@ -265,6 +265,9 @@ def visit_everything_about(visitor: Visitor, setting: Setting, role: str) -> Non
     visitor.get("/proposals/new", status("proposals.new", 200 if may_write else 403))
     visitor.post("/proposals/new", status("proposals.new", 200 if may_write else 403), {"title": ""})
     visitor.get("/proposals/mine", status("proposals.mine", 200))
+    visitor.get("/proposals", status("proposals.register", 200))
+    # (The search box repeats what was typed: the marker's common start finds it, were it listed.)
+    visitor.get("/proposals?q=LEAKMARKER", status("proposals.register", 200))
     visitor.get(f"/thinktanks/{setting.think_tank_id}/proposals", 200)
     visitor.get(f"/thinktanks/{setting.think_tank_id}", 200)
     visitor.get(f"/experts/{setting.people[LEAD].id}", 200)
@@ -332,7 +335,7 @@ def test_its_co_authors_see_everything_the_marker_is_in(app, setting_in, state, 
     visitor = Visitor(app, setting.people[role])
     base = f"/proposals/{setting.proposal_id}"
 
-    pages = [base, f"{base}/edit", f"{base}/annexes", f"{base}/diff", "/proposals/mine"]
+    pages = [base, f"{base}/edit", f"{base}/annexes", f"{base}/diff", "/proposals/mine", "/proposals?q=LEAKMARKER"]
     if setting.reference:
         pages += [f"/proposals/{setting.reference}", f"{base}/revisions/1"]
     visits = [visitor.get(path, 200) for path in pages]
@@ -373,6 +376,10 @@ def test_a_submitted_proposal_is_seen_by_authors_council_and_secretariat_and_an_
     ]
     assert [visit.path for visit in [*visits, download] if visit.shows(setting.marker) != sees] == []
     assert (download.body.encode("latin-1") == PDF) == sees
+    # The register lists it to the same people (anonymous visitors are asked to sign in first).
+    listed = visitor.get("/proposals?q=LEAKMARKER", None)
+    expected = (302, False) if role == ANONYMOUS else (200, sees)
+    assert (listed.response_status, listed.shows(setting.marker)) == expected
 
 
 DELIBERATE = frozenset({COUNCIL_MEMBER, SECRETARIAT})
