@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from expert_platform.enums import ProposalState, Role
+from expert_platform.enums import ProposalState
 from expert_platform.extensions import db
 from tests.html_tree import form_values, parse_html
 from tests.journeys import take
@@ -362,14 +362,6 @@ def test_a_long_query_is_cut_with_a_notice_not_refused(client, corpus):
 
 
 # --- Nothing that is not public ------------------------------------------------------------------
-
-
-@pytest.fixture
-def people(make_user, make_think_tank):
-    secretariat = make_user(email="secretariat@example.org", roles=(Role.ADMIN,))
-    author = make_user(email="author@example.org", roles=(Role.EXPERT,))
-    make_think_tank(experts=[author])
-    return {"secretariat": secretariat, "author": author}
 
 
 @pytest.fixture

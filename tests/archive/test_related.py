@@ -83,14 +83,6 @@ def test_a_proposal_endorsed_through_the_council_lists_related_proposals_too(
 
 
 @pytest.fixture
-def people(make_user, make_think_tank):
-    secretariat = make_user(email="secretariat@example.org", roles=(Role.ADMIN,))
-    author = make_user(email="author@example.org", roles=(Role.EXPERT,))
-    make_think_tank(experts=[author])
-    return {"secretariat": secretariat, "author": author}
-
-
-@pytest.fixture
 def hidden_twins(water_archive, people, make_proposal):
     """Proposals with the same text as TEST-2021-0001 and the marker in their title, outside the archive."""
     secretariat, author = people["secretariat"], people["author"]

@@ -1,0 +1,15 @@
+"""Fixtures shared by the archive's tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from expert_platform.enums import Role
+
+
+@pytest.fixture
+def people(make_user, make_think_tank):
+    secretariat = make_user(email="secretariat@example.org", roles=(Role.ADMIN,))
+    author = make_user(email="author@example.org", roles=(Role.EXPERT,))
+    make_think_tank(experts=[author])
+    return {"secretariat": secretariat, "author": author}
