@@ -14,12 +14,14 @@ POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test test-postgres bench lint translations clean help
+.PHONY: run test test-postgres test-browser screenshots bench lint translations clean help
 
 help:
 	@echo "make run            install, migrate, load demo data when the database is empty, serve on http://$(HOST):$(PORT)"
 	@echo "make test           install the test tools and run the whole suite on SQLite"
 	@echo "make test-postgres  the same suite on PostgreSQL (DATABASE_URL, default $(POSTGRES_TEST_URL))"
+	@echo "make test-browser   the browser suite (Playwright + Debian's chromium: apt-get install chromium)"
+	@echo "make screenshots    render the main pages to docs/screenshots/*.png with the browser"
 	@echo "make bench          the search benchmark (20,000 proposals; BENCH_ARGS=\"--proposals 2000\" for a quick one)"
 	@echo "make lint           ruff"
 
@@ -44,10 +46,17 @@ run: $(VENV)/.runtime-installed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev-installed
-	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL $(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.dev-installed
-	DATABASE_URL="$${DATABASE_URL:-$(POSTGRES_TEST_URL)}" $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-$(POSTGRES_TEST_URL)}" $(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS)
+
+# The browser suite serves the app on 127.0.0.1 with a fresh SQLite database of its own.
+test-browser: $(VENV)/.dev-installed
+	env -u DATABASE_URL $(BIN)/pytest tests/browser $(PYTEST_ARGS)
+
+screenshots: $(VENV)/.dev-installed
+	env -u DATABASE_URL $(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/search_bench.py $(BENCH_ARGS)
