@@ -4,7 +4,8 @@
 message to the database session. Messages leave only after that session commits: a rolled-back
 change sends nothing. Inside a request they are delivered after the response has been written, so
 the time a page takes does not depend on whether an email was sent (no account enumeration by
-timing). Outside a request (CLI, jobs) they are delivered at commit.
+timing): when the server closes the response, or a few seconds later if it never does. Outside a
+request (CLI, jobs) they are delivered at commit.
 
 Backends (``MAIL_BACKEND``): ``smtp`` sends; ``file`` writes each message to ``MAIL_OUTBOX_DIR`` as
 an ``.eml`` file and logs it, for development and tests (``read_outbox()`` reads them back).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 import time
 import uuid
 from contextlib import nullcontext
@@ -159,13 +161,41 @@ def _on_commit(session: Session) -> None:
 
             @after_this_request
             def deliver_after_response(response):
-                pending = g.pop("mail_ready", [])
-                response.call_on_close(lambda: deliver(app, pending))
+                _deliver_when_closed(app, response, g.pop("mail_ready", []))
                 return response
 
         ready.extend(messages)
     else:
         deliver(app, messages)
+
+
+#: How long delivery waits for the server to close a response before sending anyway.
+CLOSE_WAIT_SECONDS = 5.0
+
+
+def _deliver_when_closed(app: Flask, response, messages: list[OutgoingMail]) -> None:
+    """Deliver ``messages`` exactly once: when the server closes the response (after writing it), or
+    CLOSE_WAIT_SECONDS later from a thread if it never does. Werkzeug's development server (`make
+    run`) skips the close when the browser has already reset the connection, which Chromium often
+    does after a redirecting POST: without the thread those messages were lost."""
+    claimed = threading.Lock()
+    closed = threading.Event()
+
+    def send_once() -> None:
+        if claimed.acquire(blocking=False):
+            deliver(app, messages)
+
+    def on_close() -> None:
+        closed.set()
+        send_once()
+
+    def fallback() -> None:
+        if not closed.wait(CLOSE_WAIT_SECONDS):
+            log.info("mail.sent_without_close messages=%d", len(messages))
+            send_once()
+
+    response.call_on_close(on_close)
+    threading.Thread(target=fallback, name="mail-after-response", daemon=True).start()
 
 
 def _on_rollback(session: Session, previous_transaction) -> None:
