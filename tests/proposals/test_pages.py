@@ -105,7 +105,7 @@ def rows_of(response) -> list[list[str]]:
 
 def progress_of(response) -> list[tuple[str, str, bool]]:
     """Each step of the progress indicator: label, its class, and whether it is the current step."""
-    steps = parse_html(response).find("nav", class_="workflow-progress").find_all("li")
+    steps = parse_html(response).find("section", class_="workflow-progress").find_all("li")
     return [(step.text, step.attributes["class"], step.attributes.get("aria-current") == "step") for step in steps]
 
 
@@ -286,7 +286,7 @@ def test_a_returned_proposal_has_no_current_step_and_says_where_it_stands(client
         ("Consensus round", "step-todo", False),
         ("Endorsed", "step-todo", False),
     ]
-    assert parse_html(response).find("nav", class_="workflow-progress").find("p").text == (
+    assert parse_html(response).find("section", class_="workflow-progress").find("p").text == (
         "Changes requested: Returned to its authors for revision."
     )
 
