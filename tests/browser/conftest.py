@@ -25,6 +25,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,12 +124,11 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"the server did not answer within 60 s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory):
-    """The platform on a fresh database, served by ``flask run`` on a free port of 127.0.0.1."""
-    if not CHROMIUM:
-        pytest.skip(MISSING_BROWSER)
-    folder = tmp_path_factory.mktemp("live")
+@contextmanager
+def start_live_server(folder: Path) -> Iterator[LiveServer]:
+    """The platform on a fresh database in ``folder``, served by ``flask run`` on a free port of
+    127.0.0.1; the server stops when the block ends. The ``live`` fixture and ``make screenshots``
+    start it so."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "FLASK_APP")}
@@ -172,6 +173,15 @@ def live(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def live(tmp_path_factory):
+    """The platform on a fresh database, served by ``flask run`` on a free port of 127.0.0.1."""
+    if not CHROMIUM:
+        pytest.skip(MISSING_BROWSER)
+    with start_live_server(tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's chromium, never a downloaded browser."""
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ["--no-sandbox"]}
@@ -189,9 +199,18 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+    open_menu(page)
     assert page.get_by_role("button", name="Sign out").count() == 1, page.content()
 
 
+def open_menu(page) -> None:
+    """On a narrow screen the menu is behind its "Menu" button: open it (nothing to do when wide)."""
+    toggle = page.get_by_role("button", name="Menu")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
 def sign_out(page) -> None:
+    open_menu(page)
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()
