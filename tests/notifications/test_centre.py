@@ -99,7 +99,9 @@ def test_nobody_else_sees_my_notifications(app, two_for_each_author, make_user, 
     assert response.status_code == 200
     assert items(response) == []
     assert TITLE not in response.get_data(as_text=True)
-    assert parse_html(response).find("p", class_="empty-state").text == "You have no notifications yet."
+    assert parse_html(response).find("p", class_="empty-state").text == (
+        "You have no notifications yet. They appear here when something happens to a proposal you write, "
+        "review or decide on; choose which also come by email in the settings.")
     assert header_link(response) == "Notifications"
 
 
