@@ -139,16 +139,14 @@ def can_view_proposal(user, proposal) -> bool:
 def visible_proposals_condition(user):
     """``can_view_proposal`` as a SQL condition on ``Proposal``, for lists that filter and search the
     database (ARCHITECTURE.md section 6): the same rule, row by row (tests hold the two to agreement)."""
-    from sqlalchemy import and_, exists, false, or_, select
+    from sqlalchemy import and_, false, or_
 
-    from .enums import AuthorStatus, ProposalState
-    from .proposals.models import Proposal, ProposalAuthor
+    from .enums import ProposalState
+    from .proposals.models import Proposal, coauthored_by
 
     visible = [Proposal.state == ProposalState.ENDORSED]
     if is_signed_in(user) and user.is_active:
-        visible.append(exists(select(ProposalAuthor.id).where(
-            ProposalAuthor.proposal_id == Proposal.id, ProposalAuthor.user_id == user.id,
-            ProposalAuthor.status == AuthorStatus.ACCEPTED)))
+        visible.append(coauthored_by(user.id))
     if is_secretariat(user) or (is_signed_in(user) and user.has_role(Role.COUNCIL_MEMBER)):
         visible.append(and_(Proposal.state.not_in([ProposalState.DRAFT, ProposalState.CHANGES_REQUESTED]),
                             Proposal.first_submitted_at.is_not(None)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, exists, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -129,6 +129,13 @@ class ProposalAuthor(db.Model):
 
     proposal: Mapped[Proposal] = relationship(back_populates="authors")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+def coauthored_by(user_id: int):
+    """``Proposal.is_coauthor`` as a SQL condition on ``Proposal``: the person is an accepted co-author."""
+    return exists(select(ProposalAuthor.id).where(
+        ProposalAuthor.proposal_id == Proposal.id, ProposalAuthor.user_id == user_id,
+        ProposalAuthor.status == AuthorStatus.ACCEPTED))
 
 
 class ProposalDimension(db.Model):

@@ -30,6 +30,7 @@ from .models import (
     ProposalKeyword,
     ProposalMemberState,
     ProposalThinkTank,
+    coauthored_by,
 )
 
 KEYWORDS_MAX_COUNT = 20
@@ -259,9 +260,7 @@ def register_statement(*, viewer, filters: RegisterFilters):
         statement = statement.where(exists(select(ProposalDimension.proposal_id).where(
             ProposalDimension.proposal_id == Proposal.id, ProposalDimension.dimension == filters.dimension)))
     if filters.only_mine and permissions.is_signed_in(viewer):
-        statement = statement.where(exists(select(ProposalAuthor.id).where(
-            ProposalAuthor.proposal_id == Proposal.id, ProposalAuthor.user_id == viewer.id,
-            ProposalAuthor.status == AuthorStatus.ACCEPTED)))
+        statement = statement.where(coauthored_by(viewer.id))
     text = " ".join(filters.text.split())[:REGISTER_TEXT_MAX_LENGTH]
     if text:
         pattern = contains_pattern(text.lower())

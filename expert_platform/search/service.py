@@ -104,16 +104,33 @@ def document_of(proposal: Proposal) -> dict:
     return document
 
 
+#: What ``document_of`` reads of a proposal, loaded with it (one query per relation for a whole batch).
+_INDEXED_RELATIONS = (selectinload(Proposal.think_tanks), selectinload(Proposal.member_states),
+                      selectinload(Proposal.keywords), selectinload(Proposal.dimensions),
+                      selectinload(Proposal.authors))
+
+
 def _load(session, proposal_ids: Iterable[int]) -> list[Proposal]:
     ids = list(proposal_ids)
     if not ids:
         return []
-    return list(session.scalars(
-        select(Proposal).where(Proposal.id.in_(ids)).options(
-            selectinload(Proposal.think_tanks), selectinload(Proposal.member_states),
-            selectinload(Proposal.keywords), selectinload(Proposal.dimensions), selectinload(Proposal.authors),
-        )
-    ))
+    return list(session.scalars(select(Proposal).where(Proposal.id.in_(ids)).options(*_INDEXED_RELATIONS)))
+
+
+def _public_batches(batch_size: int):
+    """Every public proposal, ``batch_size`` at a time in id order; each batch is forgotten by the session
+    once the caller is done with it, so memory stays bounded."""
+    offset_id = 0
+    while True:
+        batch = list(db.session.scalars(
+            select(Proposal).where(Proposal.state == ProposalState.ENDORSED, Proposal.id > offset_id)
+            .order_by(Proposal.id).limit(batch_size).options(*_INDEXED_RELATIONS)
+        ))
+        if not batch:
+            return
+        yield batch
+        offset_id = batch[-1].id
+        db.session.expunge_all()
 
 
 # --- writing the index ----------------------------------------------------------------------------
@@ -248,22 +265,10 @@ def rebuild(batch_size: int = 500) -> int:
     writer = index_store.writer_of(fresh, documents=public or 0)
     count = 0
     try:
-        offset_id = 0
-        while True:
-            batch = list(db.session.scalars(
-                select(Proposal)
-                .where(Proposal.state == ProposalState.ENDORSED, Proposal.id > offset_id)
-                .order_by(Proposal.id).limit(batch_size)
-                .options(selectinload(Proposal.think_tanks), selectinload(Proposal.member_states),
-                         selectinload(Proposal.keywords), selectinload(Proposal.dimensions))
-            ))
-            if not batch:
-                break
+        for batch in _public_batches(batch_size):
             for proposal in batch:
                 writer.add_document(**document_of(proposal))
                 count += 1
-            offset_id = batch[-1].id
-            db.session.expunge_all()
         writer.commit()
     except BaseException:
         writer.cancel()
@@ -290,16 +295,7 @@ def check() -> list[str]:
     indexed = {fields["proposal_id"]: fields for fields in searcher.all_stored_fields()}
     differences = []
     seen = set()
-    offset_id = 0
-    while True:
-        batch = list(db.session.scalars(
-            select(Proposal).where(Proposal.state == ProposalState.ENDORSED, Proposal.id > offset_id)
-            .order_by(Proposal.id).limit(500)
-            .options(selectinload(Proposal.think_tanks), selectinload(Proposal.member_states),
-                     selectinload(Proposal.keywords), selectinload(Proposal.dimensions))
-        ))
-        if not batch:
-            break
+    for batch in _public_batches(INDEXING_CHUNK):
         for proposal in batch:
             key = str(proposal.id)
             seen.add(key)
@@ -312,8 +308,6 @@ def check() -> list[str]:
                 if stored.get(name) != expected[name]:
                     differences.append(f"{proposal.reference}: {name} differs in the index")
                     break
-        offset_id = batch[-1].id
-        db.session.expunge_all()
     for key, stored in indexed.items():
         if key not in seen:
             differences.append(f"{stored.get('reference') or key}: in the index but not public")
@@ -1284,30 +1278,57 @@ def _shorten(text: str) -> str:
     return text[:SNIPPET_CHARACTERS].rsplit(" ", 1)[0] + " …"
 
 
-def search(text: str | None, filters: Filters = Filters(), viewer=None, *, page: int = 1, per_page: int = 20,
-           sort: str = "relevance", with_facets: bool = True, limit_total: int | None = None) -> Results:
-    """Search the public archive: the hits of ``page`` (re-checked against the viewer's permissions),
-    the total, facet counts over every matching proposal, a "did you mean" suggestion when nothing
-    matched, and a notice when the query was changed (cut, or searched as plain words)."""
-    per_page = max(1, min(per_page, MAX_PER_PAGE))
-    page = max(1, page)
+@dataclass
+class _Found:
+    """A query's matches on one searcher, and what it was parsed into."""
+
+    parsed: object
+    searcher: object
+    engine: _Engine
+    restriction: query.Query | None
+    matches: _Matches
+
+    def ranked(self, sort: str, count: int) -> list[tuple]:
+        """The ``count`` first (score or decided, document): newest first when asked or when nothing was typed."""
+        if sort == "newest" or self.parsed.query is None:
+            return self.engine.newest(self.matches, count)
+        return self.engine.best(self.matches, count)
+
+
+def _find(text: str | None, filters: Filters) -> _Found:
     parsed = parse(text)
     searcher = index_store.searcher()
     engine = _Engine(searcher)
     main = parsed.query if parsed.query is not None else query.Every()
     restriction = _filter_query(filters)
-    combined = main if restriction is None else query.And([main, restriction])
-    found = engine.matches(combined)
-    total = len(found.docs)
-    facets = _facet_counts(engine, found) if with_facets else {}
-    newest = sort == "newest" or parsed.query is None
+    matches = engine.matches(main if restriction is None else query.And([main, restriction]))
+    return _Found(parsed, searcher, engine, restriction, matches)
+
+
+def _may_show(viewer, proposal: Proposal | None) -> bool:
+    """A hit is shown only if it is (still) public and the viewer may see it: the index holds public
+    proposals only, and this re-check guards against a stale entry."""
+    return proposal is not None and is_public(proposal) and permissions.can_view_proposal(viewer, proposal)
+
+
+def search(text: str | None, filters: Filters = Filters(), viewer=None, *, page: int = 1, per_page: int = 20,
+           sort: str = "relevance", with_facets: bool = True) -> Results:
+    """Search the public archive: the hits of ``page`` (re-checked against the viewer's permissions),
+    the total, facet counts over every matching proposal, a "did you mean" suggestion when nothing
+    matched, and a notice when the query was changed (cut, or searched as plain words)."""
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    found = _find(text, filters)
+    total = len(found.matches.docs)
+    facets = _facet_counts(found.engine, found.matches) if with_facets else {}
     wanted = page * per_page
-    ranked = engine.newest(found, wanted) if newest else engine.best(found, wanted)
-    window = [_Row(score, searcher.stored_fields(docnum)) for score, docnum in ranked[(page - 1) * per_page:wanted]]
-    hits = _hits(window, parsed.query, viewer, engine)
-    suggestion = _suggestion(engine, parsed.words, restriction) if total == 0 and parsed.words else None
+    window = [_Row(score, found.searcher.stored_fields(docnum))
+              for score, docnum in found.ranked(sort, wanted)[(page - 1) * per_page:wanted]]
+    hits = _hits(window, found.parsed.query, viewer, found.engine)
+    words = found.parsed.words
+    suggestion = _suggestion(found.engine, words, found.restriction) if total == 0 and words else None
     return Results(hits=hits, total=total, page=page, per_page=per_page, facets=facets, suggestion=suggestion,
-                   notice=parsed.notice)
+                   notice=found.parsed.notice)
 
 
 def iter_hits(text: str | None, filters: Filters = Filters(), viewer=None, *, sort: str = "relevance",
@@ -1315,21 +1336,13 @@ def iter_hits(text: str | None, filters: Filters = Filters(), viewer=None, *, so
     """The proposals the search finds, best (or newest) first, at most ``limit``, each re-checked like a
     page of hits: ranked once on one searcher (so rows neither repeat nor go missing if the index changes
     meanwhile), loaded from the database ``chunk`` at a time. For exports."""
-    parsed = parse(text)
-    searcher = index_store.searcher()
-    engine = _Engine(searcher)
-    main = parsed.query if parsed.query is not None else query.Every()
-    restriction = _filter_query(filters)
-    found = engine.matches(main if restriction is None else query.And([main, restriction]))
-    newest = sort == "newest" or parsed.query is None
-    ranked = engine.newest(found, limit) if newest else engine.best(found, limit)
-    for window in _chunks(ranked, chunk):
-        ids = [int(searcher.stored_fields(docnum)["proposal_id"]) for _score, docnum in window]
+    found = _find(text, filters)
+    for window in _chunks(found.ranked(sort, limit), chunk):
+        ids = [int(found.searcher.stored_fields(docnum)["proposal_id"]) for _score, docnum in window]
         loaded = {proposal.id: proposal for proposal in _load_hits(ids)}
         for number in ids:
-            proposal = loaded.get(number)
-            if proposal is not None and is_public(proposal) and permissions.can_view_proposal(viewer, proposal):
-                yield proposal
+            if _may_show(viewer, loaded.get(number)):
+                yield loaded[number]
 
 
 class _Row(dict):
@@ -1365,8 +1378,7 @@ def _hits(window, parsed_query, viewer, engine: _Engine) -> list[Hit]:
     hits = []
     for hit in window:
         proposal = proposals.get(int(hit["proposal_id"]))
-        # The index holds public proposals only; this re-check guards against a stale entry.
-        if proposal is None or not permissions.can_view_proposal(viewer, proposal) or not is_public(proposal):
+        if not _may_show(viewer, proposal):
             continue
         variant = hit.get("variant") or "any"
         hits.append(Hit(
@@ -1444,5 +1456,4 @@ def more_like_this(proposal: Proposal, viewer, *, limit: int = 5) -> list[Propos
     results = searcher.search(similar, limit=limit + 1, mask=query.Term("proposal_id", str(proposal.id)))
     ids = [int(hit["proposal_id"]) for hit in results]
     loaded = {row.id: row for row in _load(db.session, ids)}
-    return [loaded[number] for number in ids if number in loaded
-            and is_public(loaded[number]) and permissions.can_view_proposal(viewer, loaded[number])][:limit]
+    return [loaded[number] for number in ids if _may_show(viewer, loaded.get(number))][:limit]
