@@ -14,6 +14,7 @@ an ``.eml`` file and logs it, for development and tests (``read_outbox()`` reads
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import threading
 import time
@@ -129,7 +130,10 @@ def _write_file(config, email: EmailMessage) -> None:
     folder = Path(config["MAIL_OUTBOX_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.eml"  # sorts by time of writing
-    (folder / name).write_bytes(bytes(email))
+    # Written under a temporary name and renamed, so a reader never parses a half-written message.
+    partial = folder / f".{name}.partial"
+    partial.write_bytes(bytes(email))
+    os.replace(partial, folder / name)
     if config.get("MAIL_LOG_BODY"):
         # Development only: lets a developer follow confirmation and reset links from the console.
         log.info("mail.body to=%s\n%s", email["To"], email.get_body(("plain",)).get_content())

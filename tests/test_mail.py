@@ -298,3 +298,21 @@ def test_an_unreachable_smtp_server_is_logged_as_mail_failed_and_not_raised(app,
     records = [record for record in caplog.records if record.name == "expert_platform.mail"]
     assert [record.getMessage() for record in records] == ["mail.failed to=ann@example.org subject='Hello'"]
     assert records[0].exc_info[0] is ConnectionRefusedError
+
+
+def test_a_reader_never_sees_a_message_that_is_still_being_written(app, outbox, monkeypatch):
+    # The fallback thread writes while a reader may be listing the folder: the message appears whole or not at all.
+    seen_while_writing = []
+    real_replace = mail.os.replace
+
+    def replace_and_look(source, target):
+        seen_while_writing.append((Path(source).exists(), [message["To"] for message in outbox()]))
+        real_replace(source, target)
+
+    monkeypatch.setattr(mail.os, "replace", replace_and_look)
+    message = OutgoingMail(recipient="reader@example.org", subject="Whole", text="Every line.", html=None)
+    mail.deliver(app, [message])
+
+    assert seen_while_writing == [(True, [])]
+    assert [message["To"] for message in outbox()] == ["reader@example.org"]
+    assert sorted(path.suffix for path in Path(app.config["MAIL_OUTBOX_DIR"]).iterdir()) == [".eml"]
