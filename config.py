@@ -179,6 +179,11 @@ class Config:
             "ORGANISATION_NAME", "Conference on Interaction and Confidence-Building Measures in Asia"
         )
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+        # "json": one JSON object a line with request id, user id, path, status, duration (production's
+        # default); "text": plain lines for a developer's terminal.
+        self.LOG_FORMAT = _env("LOG_FORMAT", "json" if self.ENV_NAME == "production" else "text")
+        if self.LOG_FORMAT not in ("json", "text"):
+            raise ConfigurationError(f"LOG_FORMAT must be json or text, not {self.LOG_FORMAT!r}.")
         self.ALLOW_DEMO_DATA = True
 
     def validate(self) -> None:

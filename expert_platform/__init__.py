@@ -56,12 +56,20 @@ class DatabaseIdConverter(IntegerConverter):
 
 
 def configure_logging(app: Flask) -> None:
+    """The platform's log: plain lines, or one JSON object a line with LOG_FORMAT=json (request_log)."""
+    from .request_log import JsonFormatter, RequestContextFilter, init_request_log
+
     logger = logging.getLogger("expert_platform")
     logger.setLevel(app.config["LOG_LEVEL"])
     if not logging.getLogger().handlers and not logger.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.addFilter(RequestContextFilter())
+        if app.config["LOG_FORMAT"] == "json":
+            handler.setFormatter(JsonFormatter())
+        else:
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         logger.addHandler(handler)
+    init_request_log(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -114,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from .archive.views import bp as archive_bp
     from .council.views import bp as council_bp
     from .experts.views import bp as experts_bp
+    from .main.health import bp as health_bp
     from .main.views import bp as main_bp
     from .notifications.views import bp as notifications_bp
     from .proposals.revision_views import bp as revisions_bp
@@ -126,7 +135,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, accounts_bp, thinktanks_bp, experts_bp, council_bp, secretariat_bp, proposals_bp,
                       revisions_bp, review_bp, discussion_bp, council_dashboard_bp, notifications_bp, archive_bp,
-                      api_bp, exports_bp):
+                      api_bp, exports_bp, health_bp):
         app.register_blueprint(blueprint)
 
 
