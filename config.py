@@ -130,6 +130,9 @@ class Config:
 
         # The archive's search index (Whoosh): one folder per generation and a CURRENT file.
         self.SEARCH_INDEX_DIR = str(Path(_env("SEARCH_INDEX_DIR", str(folder / "search-index"))).resolve())
+        # "whoosh" (the default: an index folder on this server) or "postgres" (PostgreSQL's full-text
+        # search in the database itself, for several application servers; needs a PostgreSQL DATABASE_URL).
+        self.SEARCH_BACKEND = _env("SEARCH_BACKEND", "whoosh").strip().lower()
 
         # Consensus rounds: the share of the delegations asked that must answer for a standard round to
         # be endorsed at its deadline ("2/3", "3/4", "0.5"); a round keeps the quorum it opened with.
@@ -190,6 +193,16 @@ class Config:
         """Raise ConfigurationError when the settings are unsafe for this environment."""
         if not self.SECRET_KEY:
             raise ConfigurationError("SECRET_KEY is not set.")
+        self.validate_search_backend()
+
+    def validate_search_backend(self) -> None:
+        if self.SEARCH_BACKEND not in ("whoosh", "postgres"):
+            raise ConfigurationError(f"SEARCH_BACKEND must be whoosh or postgres, not {self.SEARCH_BACKEND!r}.")
+        if self.SEARCH_BACKEND == "postgres" and not str(self.SQLALCHEMY_DATABASE_URI).startswith("postgresql"):
+            raise ConfigurationError(
+                "SEARCH_BACKEND=postgres searches with PostgreSQL's full-text search: DATABASE_URL must be a "
+                "PostgreSQL database (postgresql+psycopg://...). Use SEARCH_BACKEND=whoosh with SQLite."
+            )
 
 
 class DevelopmentConfig(Config):
@@ -246,6 +259,7 @@ class ProductionConfig(Config):
         self.ALLOW_DEMO_DATA = False
 
     def validate(self) -> None:
+        self.validate_search_backend()
         secret = (self.SECRET_KEY or "").strip()
         if not secret:
             raise ConfigurationError(

@@ -522,6 +522,7 @@ class Platform:
             overrides["SQLALCHEMY_DATABASE_URI"] = database
             overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {
                 "pool_pre_ping": True, "connect_args": {"options": f"-csearch_path={self.schema}"}}
+        self.overrides = overrides
         self.app = create_app("production", overrides=overrides)
         self.index_folder = Path(self.app.config["SEARCH_INDEX_DIR"])
         with self.app.app_context():
@@ -596,8 +597,8 @@ class Platform:
     def has_api(self) -> bool:
         return any(rule.rule == "/api/v1/proposals" for rule in self.app.url_map.iter_rules())
 
-    def api_runner(self):
-        client = self.app.test_client()
+    def api_runner(self, app=None):
+        client = (app or self.app).test_client()
 
         def run(item: Query) -> int:
             parameters = [("q", item.text)]
@@ -752,6 +753,57 @@ def print_table(rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+class PostgresBackend:
+    """The same database searched by the PostgreSQL backend (``SEARCH_BACKEND=postgres``), in the same process."""
+
+    def __init__(self, platform: Platform) -> None:
+        from expert_platform import create_app
+
+        self.platform = platform
+        self.app = create_app("production", overrides={**platform.overrides, "SEARCH_BACKEND": "postgres"})
+
+    def rebuild(self) -> tuple[int, float]:
+        """Fill the backend's tables from the database (``flask search rebuild``): (proposals, seconds)."""
+        from expert_platform.extensions import db
+        from expert_platform.search import service
+
+        with self.app.app_context():
+            started = time.perf_counter()
+            count = service.rebuild()
+            seconds = time.perf_counter() - started
+            db.session.remove()
+        return count, seconds
+
+    def size(self) -> int:
+        from sqlalchemy import text
+
+        from expert_platform.extensions import db
+
+        with self.app.app_context():
+            size = db.session.scalar(text("SELECT pg_total_relation_size('search_documents')"
+                                          " + pg_total_relation_size('search_facets')"))
+            db.session.remove()
+        return size
+
+    def close(self) -> None:
+        from expert_platform.extensions import db
+
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def backend_rows(whoosh: Timings, postgres: Timings) -> list[tuple[str, ...]]:
+    rows = []
+    for kind in [*whoosh.by_kind, "overall"]:
+        for name, share in (("p50", 0.5), ("p95", 0.95)):
+            ours, theirs = ((timings.all() if kind == "overall" else timings.by_kind[kind])
+                            for timings in (whoosh, postgres))
+            first, second = percentile(ours, share), percentile(theirs, share)
+            rows.append((f"{kind} {name}", fmt_ms(first), fmt_ms(second), f"{second / first:.2f}"))
+    return rows
+
+
 def latency_rows(ours: Timings, engine: Timings | None, theirs: Timings, cold: Timings | None):
     rows = []
     for kind in [*ours.by_kind, "overall"]:
@@ -775,6 +827,27 @@ def peak_memory_mib() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def compare_backends(platform: Platform, queries: list[Query], whoosh_times: Timings, runs: int) -> None:
+    """The PostgreSQL backend on the same data and queries, beside Whoosh (issue 8 point 1)."""
+    backend = PostgresBackend(platform)
+    try:
+        count, seconds = backend.rebuild()
+        size = backend.size()
+        postgres_times = run_mix(queries, runs, platform.api_runner(backend.app))
+    finally:
+        backend.close()
+    print()
+    print(f"PostgreSQL backend (SEARCH_BACKEND=postgres) on the same database: `flask search rebuild` indexed"
+          f" {count:,} public proposals in {seconds:.1f} s ({fmt_rate(count / seconds)}); tables and GIN indexes"
+          f" {fmt_bytes(size)} (Whoosh's folder: {fmt_bytes(folder_size(platform.index_folder))}).")
+    print("Totals found by each backend (the same query syntax; stemmers are Snowball in both):")
+    print_table([(item.kind, item.label(), f"{whoosh_times.totals[item.label()]:,}",
+                  f"{postgres_times.totals[item.label()]:,}") for item in queries],
+                ("kind", "query", "Whoosh", "PostgreSQL"))
+    print()
+    print_table(backend_rows(whoosh_times, postgres_times), ("API latency", "Whoosh", "PostgreSQL", "ratio PG/Whoosh"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -870,6 +943,8 @@ def main(argv: list[str] | None = None) -> int:
               f" with nothing computed ({max(arguments.queries // 10, 10)} per kind). Peak memory"
               f" {peak_memory_mib():,.0f} MiB.")
         fts.close()
+        if arguments.database != "sqlite":
+            compare_backends(platform, queries, whoosh_times, arguments.queries)
         return 0
     finally:
         if platform is not None:

@@ -33,6 +33,20 @@ def is_postgres_url(url: str | None) -> bool:
     return bool(url) and url.startswith("postgresql")
 
 
+#: The search backends the search and archive tests run against: Whoosh always, PostgreSQL's own
+#: full-text search when the suite runs on PostgreSQL (`make test-postgres`).
+SEARCH_BACKENDS = ("whoosh", "postgres") if is_postgres_url(os.environ.get("DATABASE_URL")) else ("whoosh",)
+
+
+def parametrize_search_backends(metafunc) -> None:
+    """Run a test once per search backend (``app_overrides`` names it), or on Whoosh alone when it is
+    marked ``whoosh_only``. Called by the search and archive tests' conftest files."""
+    if "app_overrides" not in metafunc.fixturenames:
+        return
+    backends = ("whoosh",) if metafunc.definition.get_closest_marker("whoosh_only") else SEARCH_BACKENDS
+    metafunc.parametrize("app_overrides", [{"SEARCH_BACKEND": backend} for backend in backends], ids=backends)
+
+
 class TestDatabase:
     """Where this run's tables live, and how to make more empty schemas (migration tests)."""
 

@@ -137,3 +137,22 @@ def test_starting_production_without_a_secret_exits_non_zero_with_a_message(tmp_
     )
     assert result.returncode != 0
     assert "Expert Platform refuses to start: SECRET_KEY is not set." in result.stderr
+
+
+def test_the_search_backend_is_whoosh_unless_postgres_is_asked_for(monkeypatch):
+    monkeypatch.delenv("SEARCH_BACKEND", raising=False)
+    assert DevelopmentConfig().SEARCH_BACKEND == "whoosh"
+    monkeypatch.setenv("SEARCH_BACKEND", "elastic")
+    with pytest.raises(ConfigurationError, match="SEARCH_BACKEND must be whoosh or postgres, not 'elastic'"):
+        get_config("development").validate()
+
+
+def test_the_postgres_search_backend_needs_a_postgresql_database(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEARCH_BACKEND", "postgres")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'one.sqlite'}")
+    with pytest.raises(ConfigurationError, match="DATABASE_URL must be a PostgreSQL database"):
+        get_config("development").validate()
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    settings = get_config("development")
+    settings.validate()
+    assert settings.SEARCH_BACKEND == "postgres"

@@ -56,3 +56,21 @@ def test_a_search_index_that_cannot_open_answers_503(client, monkeypatch):
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
 def test_the_health_check_only_reads(client, method):
     assert getattr(client, method)("/healthz").status_code == 405
+
+
+def test_the_postgres_search_backend_is_checked_in_the_database(app, client, monkeypatch):
+    # (Its table exists on SQLite too, empty: the check is the same query on both.)
+    from expert_platform.search import postgres
+
+    monkeypatch.setitem(app.config, "SEARCH_BACKEND", "postgres")
+    assert client.get("/healthz").status_code == 200
+
+    def broken(session=None):
+        raise RuntimeError("relation search_documents does not exist")
+
+    monkeypatch.setattr(postgres, "doc_count", broken)
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert checks_of(response)["search"] == {"ok": False, "error": "RuntimeError"}
+    assert "search_documents" not in response.get_data(as_text=True)

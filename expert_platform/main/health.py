@@ -25,9 +25,9 @@ def _database() -> None:
 
 
 def _search() -> None:
-    from ..search import index_store
+    from ..search import service
 
-    index_store.searcher().doc_count()
+    service.indexed_count()
 
 
 CHECKS = {"database": _database, "search": _search}

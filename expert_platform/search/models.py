@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
@@ -24,3 +25,53 @@ class SearchOutboxEntry(db.Model):
     #: No foreign key: the entry outlives nothing, and must never block deleting a proposal in tests.
     proposal_id: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+#: A text column on SQLite (where the PostgreSQL backend never runs), tsvector on PostgreSQL.
+_VECTOR = Text().with_variant(TSVECTOR(), "postgresql")
+
+
+class SearchDocument(db.Model):
+    """A public proposal as the PostgreSQL search backend holds it (``search/postgres.py``): the stored
+    text for highlighting and ``flask search check``, and its tsvectors. Only the vector of the
+    proposal's own language configuration holds words (english, russian, or simple for every other
+    language, Chinese, Japanese and Korean cut into character pairs first); the others are empty, never
+    NULL, so that NOT keeps its meaning. Title words carry weight A, the summary and body B. ``people``
+    holds the authors (A), think tanks (B) and keywords (C) unstemmed; ``words`` every word as written,
+    for "did you mean". The table exists on SQLite too (one schema for both), empty there."""
+
+    __tablename__ = "search_documents"
+    __table_args__ = tuple(
+        Index(f"ix_search_documents_{name}", name, postgresql_using="gin")
+        for name in ("english", "russian", "simple", "people")
+    ) + (Index("ix_search_documents_decided", "decided"),)
+
+    proposal_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    reference: Mapped[str] = mapped_column(String(40), default="")
+    variant: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(16))
+    year: Mapped[str] = mapped_column(String(4), default="")
+    decided: Mapped[int] = mapped_column(BigInteger, default=0)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    authors: Mapped[str] = mapped_column(Text, default="")
+    think_tanks: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[str] = mapped_column(Text, default="")
+    english = mapped_column(_VECTOR, nullable=False)
+    russian = mapped_column(_VECTOR, nullable=False)
+    simple = mapped_column(_VECTOR, nullable=False)
+    people = mapped_column(_VECTOR, nullable=False)
+    words = mapped_column(_VECTOR, nullable=False)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SearchFacet(db.Model):
+    """One facet value of a document (dimension, member_state, think_tank as an id, language, year):
+    facet counts are grouped counts over this table, filters are EXISTS on it."""
+
+    __tablename__ = "search_facets"
+    __table_args__ = (Index("ix_search_facets_name_value", "name", "value"),)
+
+    proposal_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)

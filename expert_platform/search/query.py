@@ -62,6 +62,8 @@ class ParsedQuery:
     query: query.Query | None
     words: list[str]
     notice: str | None
+    #: The same query as a plan any backend can compile (see ``plan_of``); None: every public proposal.
+    plan: tuple | None = None
 
 
 def is_malformed(text: str) -> bool:
@@ -97,14 +99,20 @@ def parse(text: str | None) -> ParsedQuery:
         text = " ".join(words)
     if not words:
         return ParsedQuery(query=None, words=[], notice=" ".join(notices) or None)
-    return ParsedQuery(query=_query_of(text), words=words, notice=" ".join(notices) or None)
+    return ParsedQuery(query=_query_of(text), words=words, notice=" ".join(notices) or None, plan=plan_of(text))
+
+
+@functools.lru_cache(maxsize=PARSED_QUERIES_KEPT)
+def _syntax_tree(text: str) -> query.Query:
+    """What the parser makes of a (cut, well-formed) query text, before any analysis."""
+    return _PARSER.parse(_MINUS.sub(r"\1NOT ", text))
 
 
 @functools.lru_cache(maxsize=PARSED_QUERIES_KEPT)
 def _query_of(text: str) -> query.Query | None:
     """The query tree of a (cut, well-formed) query text. A pure function of the text, kept for the
     queries asked again: Whoosh's parser costs about a millisecond. Nobody changes the trees it returns."""
-    parsed = _PARSER.parse(_MINUS.sub(r"\1NOT ", text))
+    parsed = _syntax_tree(text)
     budget = {"prefixes": MAX_PREFIXES}
     expanded = _expand(parsed, budget)
     if isinstance(expanded, query.Not):
@@ -198,3 +206,74 @@ def _expand(node: query.Query, budget: dict) -> query.Query:
 
 def text_variants() -> list[str]:
     return text_fields("title") + text_fields("body")
+
+
+# --- the plan: the query for a backend other than Whoosh ---------------------------------------------
+# A plan is a tree of tuples, the same decisions as ``_expand`` takes (prefix budget, wildcards as
+# words, stop words left out, a query of exclusions only) without Whoosh's analysis, which the other
+# backend does its own way:
+#   ("every",)                                   every public proposal
+#   ("words", field, (word, ...), is_phrase)     field: "text" (every text), "title", "author", ...
+#   ("prefix", field, letters)
+#   ("and", (plan, ...)), ("or", (plan, ...)), ("not", plan), ("andnot", plan, plan)
+
+
+@functools.lru_cache(maxsize=PARSED_QUERIES_KEPT)
+def plan_of(text: str) -> tuple | None:
+    budget = {"prefixes": MAX_PREFIXES}
+    planned = _plan(_syntax_tree(text), budget)
+    if planned is None:
+        return None
+    if planned[0] == "not":
+        return ("andnot", ("every",), planned[1])
+    if planned[0] == "and" and all(part[0] == "not" for part in planned[1]):
+        return ("andnot", ("every",), ("or", tuple(part[1] for part in planned[1])))
+    return planned
+
+
+def _is_stop_word(fieldname: str, words: list[str]) -> bool:
+    """Whether ``_words_query`` leaves these words out: stop words of English or Russian, in a field
+    with language variants (the text or the title)."""
+    return any(variant in ("en", "ru") and not _tokens(" ".join(words), variant)
+               for _target, variant in _targets(fieldname))
+
+
+def _planned_words(fieldname: str, words: list[str], *, phrase: bool) -> tuple | None:
+    words = [word for word in words if word]
+    if not words or (not phrase and _is_stop_word(fieldname, words)):
+        return None
+    return ("words", fieldname, tuple(words), phrase)
+
+
+def _plan(node: query.Query, budget: dict) -> tuple | None:
+    if isinstance(node, query.Term):
+        return _planned_words(node.fieldname, [str(node.text)], phrase=False)
+    if isinstance(node, query.Phrase):
+        return _planned_words(node.fieldname, [str(word) for word in node.words], phrase=True)
+    if isinstance(node, query.Prefix):
+        letters = str(node.text)
+        if len(letters) >= MIN_PREFIX_LETTERS and budget["prefixes"] > 0:
+            budget["prefixes"] -= 1
+            return ("prefix", node.fieldname, letters.lower())
+        return _planned_words(node.fieldname, _WORDS.findall(letters), phrase=False)
+    if isinstance(node, (query.Wildcard, query.FuzzyTerm)):
+        return _planned_words(node.fieldname, _WORDS.findall(str(node.text)), phrase=False)
+    if isinstance(node, query.Every):
+        return ("every",)
+    if node is query.NullQuery:
+        return None
+    if isinstance(node, query.Not):
+        inner = _plan(node.query, budget)
+        return None if inner is None else ("not", inner)
+    if isinstance(node, query.AndNot):
+        kept, left_out = _plan(node.a, budget), _plan(node.b, budget)
+        return kept if left_out is None or kept is None else ("andnot", kept, left_out)
+    if isinstance(node, query.BinaryQuery):  # AndMaybe, Require, Otherwise: the first part decides
+        return _plan(node.a, budget)
+    if isinstance(node, query.CompoundQuery):
+        parts = tuple(part for part in (_plan(part, budget) for part in node.subqueries) if part is not None)
+        if not parts:
+            return None
+        kind = "or" if isinstance(node, query.Or) else "and"
+        return parts[0] if len(parts) == 1 else (kind, parts)
+    return None

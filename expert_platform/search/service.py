@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 from whoosh import highlight, query, scoring
@@ -48,6 +49,27 @@ MAX_PER_PAGE = 100
 STORED_BODY_CHARACTERS = 20_000
 #: Proposals read from the database at a time when indexing.
 INDEXING_CHUNK = 500
+
+# --- the backend ----------------------------------------------------------------------------------
+
+
+def backend() -> str:
+    """``whoosh`` (an index folder on this server) or ``postgres`` (``postgres.py``: in the database)."""
+    return current_app.config.get("SEARCH_BACKEND", "whoosh")
+
+
+def _on_postgres() -> bool:
+    return backend() == "postgres"
+
+
+def indexed_count() -> int:
+    """How many proposals the index holds (``/healthz`` asks: it fails when the index cannot be read)."""
+    if _on_postgres():
+        from . import postgres
+
+        return postgres.doc_count()
+    return index_store.searcher().doc_count()
+
 
 # --- documents ------------------------------------------------------------------------------------
 
@@ -150,17 +172,20 @@ def index_proposals(proposals: Iterable[Proposal], *, removed_ids: Iterable[int]
         for proposal_id in removed_ids:
             yield _REMOVE, str(proposal_id)
 
-    return _apply_changes(changes(), expected=len(proposals))
+    return _apply_changes(changes(), expected=len(proposals), session=db.session)
 
 
 _WRITE, _REMOVE = "write", "remove"
 
 
-def _apply_changes(changes, *, expected: int) -> int:
+def _apply_changes(changes, *, expected: int, session) -> int:
     """Apply (``_WRITE``, document) and (``_REMOVE``, proposal id) changes with one writer and one
     commit; the writer is opened at the first change the index needs (removing what it does not hold
     needs none: drafts change all the time). A batch of ``expected`` >= ``index_store.PARALLEL_INDEXING``
-    documents is analysed by several processes. Returns how many entries were written."""
+    documents is analysed by several processes. Returns how many entries were written. On PostgreSQL
+    the changes are written in ``session``, INDEXING_CHUNK at a time, and commit with it."""
+    if _on_postgres():
+        return _apply_in_postgres(changes, session)
     searcher = index_store.searcher()
     reader = searcher.reader()
     writer = None
@@ -186,6 +211,29 @@ def _apply_changes(changes, *, expected: int) -> int:
             writer.cancel()
         raise
     return written
+
+
+def _apply_in_postgres(changes, session) -> int:
+    from . import postgres
+
+    written, removed, count = [], [], 0
+
+    def flush() -> None:
+        postgres.remove(session, removed)
+        postgres.write(session, written)
+        written.clear()
+        removed.clear()
+
+    for kind, change in changes:
+        if kind == _REMOVE:
+            removed.append(int(change))
+        else:
+            written.append((change, change[f"body_{change['variant']}"]))
+            count += 1
+        if len(written) + len(removed) >= INDEXING_CHUNK:
+            flush()
+    flush()
+    return count
 
 
 def index_proposal(proposal: Proposal) -> None:
@@ -231,7 +279,7 @@ def apply_outbox(proposal_ids: Iterable[int] | None = None) -> int:
                     yield _REMOVE, str(proposal_id)
                 session.expunge_all()
 
-        _apply_changes(changes(), expected=len(wanted))
+        _apply_changes(changes(), expected=len(wanted), session=session)
         for chunk in _chunks([row_id for row_id, _proposal_id in pending], INDEXING_CHUNK):
             session.execute(delete(SearchOutboxEntry).where(SearchOutboxEntry.id.in_(chunk)))
         session.commit()
@@ -244,7 +292,7 @@ def sync() -> tuple[int, int | None]:
     date, proposals of the rebuilt index or None when no rebuild was needed)."""
     applied = apply_outbox()
     db.session.commit()  # end this session's read: the rebuild's swap must not wait behind it
-    if index_store.searcher().doc_count() == 0 and db.session.scalar(
+    if indexed_count() == 0 and db.session.scalar(
         select(func.count(Proposal.id)).where(Proposal.state == ProposalState.ENDORSED)
     ):
         return applied, rebuild()
@@ -257,7 +305,11 @@ def pending_count() -> int:
 
 def rebuild(batch_size: int = 500) -> int:
     """Build a new index generation from the database beside the current one, then swap it in.
-    Searches keep reading the old one until the swap. Returns how many proposals it holds."""
+    Searches keep reading the old one until the swap. Returns how many proposals it holds. On
+    PostgreSQL the index is emptied and refilled in one transaction: searches read the old rows until
+    it commits."""
+    if _on_postgres():
+        return _rebuild_in_postgres(batch_size)
     root = index_store.index_root()
     root.mkdir(parents=True, exist_ok=True)
     name, fresh = index_store.new_generation(root)
@@ -282,6 +334,20 @@ def rebuild(batch_size: int = 500) -> int:
     return count
 
 
+def _rebuild_in_postgres(batch_size: int) -> int:
+    from . import postgres
+
+    postgres.clear(db.session)
+    count = 0
+    for batch in _public_batches(batch_size):
+        documents = [document_of(proposal) for proposal in batch]
+        postgres.write(db.session, [(document, document[f"body_{document['variant']}"]) for document in documents])
+        count += len(documents)
+    db.session.execute(delete(SearchOutboxEntry))
+    db.session.commit()
+    return count
+
+
 #: What `check` compares: every stored field but the derived ones (the variant and the spelling words
 #: follow from the language and the text).
 CHECKED_FIELDS = ("reference", "stored_title", "stored_body", "author", "thinktank", "keyword", "facet_dimension",
@@ -291,8 +357,12 @@ CHECKED_FIELDS = ("reference", "stored_title", "stored_body", "author", "thinkta
 def check() -> list[str]:
     """Every difference between the index and the database's public proposals (empty: they agree):
     missing entries, entries that should not be there, and entries whose content is stale."""
-    searcher = index_store.searcher()
-    indexed = {fields["proposal_id"]: fields for fields in searcher.all_stored_fields()}
+    if _on_postgres():
+        from . import postgres
+
+        indexed = postgres.stored_entries()
+    else:
+        indexed = {fields["proposal_id"]: fields for fields in index_store.searcher().all_stored_fields()}
     differences = []
     seen = set()
     for batch in _public_batches(INDEXING_CHUNK):
@@ -305,13 +375,20 @@ def check() -> list[str]:
                 continue
             expected = document_of(proposal)
             for name in CHECKED_FIELDS:
-                if stored.get(name) != expected[name]:
+                if _comparable(name, stored.get(name)) != _comparable(name, expected[name]):
                     differences.append(f"{proposal.reference}: {name} differs in the index")
                     break
     for key, stored in indexed.items():
         if key not in seen:
             differences.append(f"{stored.get('reference') or key}: in the index but not public")
     return differences
+
+
+def _comparable(name: str, value):
+    """A facet's values compare as a set (the PostgreSQL backend keeps them in rows, unordered)."""
+    if name.startswith("facet_") and isinstance(value, str):
+        return sorted(value.split(","))
+    return value
 
 
 # --- searching ------------------------------------------------------------------------------------
@@ -355,6 +432,13 @@ class Results:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
+def _think_tank_ids(filters: Filters) -> list[int] | None:
+    """The ids of the think tanks named by the filter (namesakes included); None: no such filter."""
+    if not filters.think_tank:
+        return None
+    return list(db.session.scalars(select(ThinkTank.id).where(ThinkTank.name == filters.think_tank)))
+
+
 def _filter_query(filters: Filters) -> query.Query | None:
     parts = [query.Term("facet_dimension", value) for value in filters.dimensions]
     parts += [query.Term("facet_member_state", value) for value in filters.member_states]
@@ -363,7 +447,7 @@ def _filter_query(filters: Filters) -> query.Query | None:
     if filters.year:
         parts.append(query.Term("facet_year", str(filters.year)))
     if filters.think_tank:
-        ids = db.session.scalars(select(ThinkTank.id).where(ThinkTank.name == filters.think_tank)).all()
+        ids = _think_tank_ids(filters)
         parts.append(query.Or([query.Term("facet_think_tank", str(tank_id)) for tank_id in ids])
                      if ids else query.NullQuery)
     if not parts:
@@ -934,7 +1018,11 @@ class _Engine:
 
 def _facet_counts(engine: _Engine, found: _Matches) -> dict[str, dict[str, int]]:
     counts = engine.facet_counts(found)
-    counts = {facet: counts[fieldname] for facet, fieldname in FACET_FIELDS}
+    return _named_facets({facet: counts[fieldname] for facet, fieldname in FACET_FIELDS})
+
+
+def _named_facets(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Facet counts as the archive shows them: think tanks by name, each facet most frequent first."""
     # Think tanks are indexed by id (names may hold commas): name them, summing namesakes.
     ids = [int(value) for value in counts["think_tank"]]
     names = {}
@@ -1318,6 +1406,9 @@ def search(text: str | None, filters: Filters = Filters(), viewer=None, *, page:
     matched, and a notice when the query was changed (cut, or searched as plain words)."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
+    if _on_postgres():
+        return _search_postgres(text, filters, viewer, page=page, per_page=per_page, sort=sort,
+                                with_facets=with_facets)
     found = _find(text, filters)
     total = len(found.matches.docs)
     facets = _facet_counts(found.engine, found.matches) if with_facets else {}
@@ -1336,9 +1427,16 @@ def iter_hits(text: str | None, filters: Filters = Filters(), viewer=None, *, so
     """The proposals the search finds, best (or newest) first, at most ``limit``, each re-checked like a
     page of hits: ranked once on one searcher (so rows neither repeat nor go missing if the index changes
     meanwhile), loaded from the database ``chunk`` at a time. For exports."""
-    found = _find(text, filters)
-    for window in _chunks(found.ranked(sort, limit), chunk):
-        ids = [int(found.searcher.stored_fields(docnum)["proposal_id"]) for _score, docnum in window]
+    if _on_postgres():
+        from . import postgres
+
+        parsed = parse(text)
+        windows = _chunks(postgres.Found(parsed.plan, filters, _think_tank_ids(filters)).ids(sort, limit), chunk)
+    else:
+        found = _find(text, filters)
+        windows = ([int(found.searcher.stored_fields(docnum)["proposal_id"]) for _score, docnum in window]
+                   for window in _chunks(found.ranked(sort, limit), chunk))
+    for ids in windows:
         loaded = {proposal.id: proposal for proposal in _load_hits(ids)}
         for number in ids:
             if _may_show(viewer, loaded.get(number)):
@@ -1399,7 +1497,12 @@ def _closest_word(engine: _Engine, word: str) -> str | None:
     proposals) and then ranked by frequency alone, despite its documentation: a frequent word two edits
     away beat the word one edit away. Here only words that can be that close are measured (a length
     within 2, at most 2 of the word's letters missing from them: each edit removes at most one)."""
-    lexicon = engine.spelling_lexicon()
+    reader = engine.searcher.reader()
+    return _closest_in(engine.spelling_lexicon(), lambda known: reader.frequency("words", known), word)
+
+
+def _closest_in(lexicon: dict[int, list[str]], frequency, word: str) -> str | None:
+    """``_closest_word`` over a lexicon by length, with ``frequency(word)`` (how many proposals hold it)."""
     letters = set(word)
     length = len(word)
     within: dict[int, list[str]] = {1: [], 2: []}
@@ -1413,29 +1516,35 @@ def _closest_word(engine: _Engine, word: str) -> str | None:
     closest = within[1] or within[2]
     if not closest:
         return None
-    frequency = engine.searcher.reader().frequency
-    return max(closest, key=lambda known: (frequency("words", known) or 1, known))
+    return max(closest, key=lambda known: (frequency(known) or 1, known))
+
+
+def _corrected(words: list[str], known, closest) -> str | None:
+    """``words`` with each unknown one (``known(lowered)`` false) replaced by ``closest(lowered)``;
+    None when no word changed."""
+    changed = False
+    corrected = []
+    for word in words:
+        lowered = word.lower()
+        if CJK.search(word) or known(lowered):
+            corrected.append(word)
+            continue
+        replacement = closest(lowered)
+        if replacement:
+            corrected.append(replacement)
+            changed = True
+        else:
+            corrected.append(word)
+    return " ".join(corrected) if changed else None
 
 
 def _suggestion(engine: _Engine, words: list[str], restriction) -> str | None:
     """The query with each unknown word replaced by the closest known one, when that finds something."""
     searcher = engine.searcher
-    changed = False
-    corrected = []
-    for word in words:
-        lowered = word.lower()
-        if CJK.search(word) or searcher.doc_frequency("words", lowered) > 0:
-            corrected.append(word)
-            continue
-        closest = _closest_word(engine, lowered)
-        if closest:
-            corrected.append(closest)
-            changed = True
-        else:
-            corrected.append(word)
-    if not changed:
+    suggestion = _corrected(words, lambda word: searcher.doc_frequency("words", word) > 0,
+                            lambda word: _closest_word(engine, word))
+    if suggestion is None:
         return None
-    suggestion = " ".join(corrected)
     parsed = parse(suggestion)
     if parsed.query is None:
         return None
@@ -1445,10 +1554,16 @@ def _suggestion(engine: _Engine, words: list[str], restriction) -> str | None:
 
 def more_like_this(proposal: Proposal, viewer, *, limit: int = 5) -> list[Proposal]:
     """Public proposals whose text is most like this one's, as far as the viewer may see them."""
-    searcher = index_store.searcher()
     variant = variant_of(proposal.language)
     text = "\n".join(part for part in (proposal.title, proposal.summary, sanitize.html_to_text(proposal.body_html))
                      if part)
+    if _on_postgres():
+        from . import postgres
+
+        ids = postgres.related_ids(proposal.id, variant, text, limit + 1)
+        loaded = {row.id: row for row in _load(db.session, ids)}
+        return [loaded[number] for number in ids if _may_show(viewer, loaded.get(number))][:limit]
+    searcher = index_store.searcher()
     key_terms = searcher.key_terms_from_text(f"body_{variant}", text, numterms=12)
     if not key_terms:
         return []
@@ -1457,3 +1572,44 @@ def more_like_this(proposal: Proposal, viewer, *, limit: int = 5) -> list[Propos
     ids = [int(hit["proposal_id"]) for hit in results]
     loaded = {row.id: row for row in _load(db.session, ids)}
     return [loaded[number] for number in ids if _may_show(viewer, loaded.get(number))][:limit]
+
+
+# --- the PostgreSQL backend's search (``postgres.py`` compiles and runs it) ---------------------------
+
+
+def _search_postgres(text: str | None, filters: Filters, viewer, *, page: int, per_page: int, sort: str,
+                     with_facets: bool) -> Results:
+    from . import postgres
+
+    parsed = parse(text)
+    think_tank_ids = _think_tank_ids(filters)
+    found = postgres.Found(parsed.plan, filters, think_tank_ids)
+    total = found.total()
+    facets = _named_facets(found.facet_counts()) if with_facets else {}
+    rows = found.page(sort, (page - 1) * per_page, per_page) if total else []
+    proposals = {proposal.id: proposal for proposal in _load_hits([row.proposal_id for row in rows])}
+    terms, prefixes = (_terms_by_variant(parsed.query), _prefixes(parsed.query)) if parsed.query else ({}, [])
+    hits = []
+    for row in rows:
+        proposal = proposals.get(row.proposal_id)
+        if not _may_show(viewer, proposal):
+            continue
+        if row.variant == "cjk":
+            # PostgreSQL's parser keeps a run of CJK characters as one word: its pairs are marked here.
+            highlights = {"title": _snippet(row.title, "title_cjk", "cjk", terms, prefixes, whole=True),
+                          "body": _snippet(row.body, "body_cjk", "cjk", terms, prefixes, whole=False)}
+        else:
+            highlights = {"title": postgres.marked(row.title_marked) or html.escape(row.title),
+                          "body": postgres.marked(row.body_marked) or html.escape(_shorten(row.body))}
+        hits.append(Hit(proposal=proposal, score=row.score, highlights=highlights))
+    suggestion = None
+    if total == 0 and parsed.words:
+        by_length, frequency = postgres.spelling_lexicon()
+        corrected = _corrected(parsed.words, frequency.__contains__,
+                               lambda word: _closest_in(by_length, frequency.get, word))
+        if corrected is not None:
+            plan = parse(corrected).plan
+            if plan is not None and postgres.Found(plan, filters, think_tank_ids).total():
+                suggestion = corrected
+    return Results(hits=hits, total=total, page=page, per_page=per_page, facets=facets, suggestion=suggestion,
+                   notice=parsed.notice)

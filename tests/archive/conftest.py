@@ -5,6 +5,12 @@ from __future__ import annotations
 import pytest
 
 from expert_platform.enums import Role
+from tests.conftest import parametrize_search_backends
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """The archive's pages, API and exports give the same results on every search backend."""
+    parametrize_search_backends(metafunc)
 
 
 @pytest.fixture
