@@ -1,5 +1,6 @@
 """Command-line tools: ``flask create-admin``, ``flask seed-demo``, ``flask council close-due|remind``,
-``flask archive import``, ``flask search sync|rebuild|check``."""
+``flask archive import``, ``flask search sync|rebuild|check``; ``flask backup create|restore`` lives in
+``backup.py``."""
 
 from __future__ import annotations
 
@@ -220,7 +221,10 @@ def search_check() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .backup import backup_cli
+
     app.cli.add_command(archive_cli)
+    app.cli.add_command(backup_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(council_cli)
     app.cli.add_command(seed_reference)
