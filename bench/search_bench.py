@@ -592,7 +592,8 @@ class Platform:
         with self.app.app_context():
             index_store.forget_searchers()
         service.forget_engine_caches()
-        query._query_of.cache_clear()
+        for cached in (query._query_of, query.plan_of, query._syntax_tree):
+            cached.cache_clear()
 
     def has_api(self) -> bool:
         return any(rule.rule == "/api/v1/proposals" for rule in self.app.url_map.iter_rules())

@@ -28,7 +28,7 @@ from .schema import ANALYZING, VARIANTS, analyzer_of, text_fields
 MAX_QUERY_LENGTH = 256
 MAX_PREFIXES = 4
 MIN_PREFIX_LETTERS = 3
-#: Query texts whose parsed trees are kept (see ``_query_of``).
+#: Query texts whose parsed trees and plans are kept (see ``_query_of``).
 PARSED_QUERIES_KEPT = 2048
 
 #: The fields a query may name (the parsing schema) and the index fields each stands for.
@@ -110,20 +110,14 @@ def _syntax_tree(text: str) -> query.Query:
 
 @functools.lru_cache(maxsize=PARSED_QUERIES_KEPT)
 def _query_of(text: str) -> query.Query | None:
-    """The query tree of a (cut, well-formed) query text. A pure function of the text, kept for the
-    queries asked again: Whoosh's parser costs about a millisecond. Nobody changes the trees it returns."""
-    parsed = _syntax_tree(text)
-    budget = {"prefixes": MAX_PREFIXES}
-    expanded = _expand(parsed, budget)
-    if isinstance(expanded, query.Not):
-        expanded = query.AndNot(query.Every(), expanded.query)
-    elif isinstance(expanded, query.And) and expanded.subqueries and all(
-        isinstance(part, query.Not) for part in expanded.subqueries
-    ):
-        expanded = query.AndNot(query.Every(), query.Or([part.query for part in expanded.subqueries]))
-    if expanded is query.NullQuery or isinstance(expanded, type(query.NullQuery)):
-        expanded = None
-    return expanded
+    """The Whoosh query tree of a (cut, well-formed) query text: its plan (``plan_of``) over every
+    language's fields. A pure function of the text, kept for the queries asked again: Whoosh's parser
+    costs about a millisecond. Nobody changes the trees it returns."""
+    planned = plan_of(text)
+    if planned is None:
+        return None
+    compiled = _whoosh_query(planned)
+    return None if compiled is query.NullQuery else compiled
 
 
 def _targets(fieldname: str) -> list[tuple[str, str | None]]:
@@ -175,33 +169,23 @@ def _prefix_query(fieldname: str, prefix: str) -> query.Query:
     return query.Or([query.Prefix(target, prefix.lower()) for target, _variant in _targets(fieldname)])
 
 
-def _expand(node: query.Query, budget: dict) -> query.Query:
-    if isinstance(node, query.Term):
-        return _words_query(node.fieldname, [str(node.text)], phrase=False)
-    if isinstance(node, query.Phrase):
-        return _words_query(node.fieldname, [str(word) for word in node.words], phrase=True)
-    if isinstance(node, query.Prefix):
-        letters = str(node.text)
-        if len(letters) >= MIN_PREFIX_LETTERS and budget["prefixes"] > 0:
-            budget["prefixes"] -= 1
-            return _prefix_query(node.fieldname, letters)
-        return _words_query(node.fieldname, _WORDS.findall(letters), phrase=False)
-    if isinstance(node, (query.Wildcard, query.FuzzyTerm)):
-        # Only trailing stars are offered: any other wildcard is searched as the word without it.
-        return _words_query(node.fieldname, _WORDS.findall(str(node.text)), phrase=False)
-    if isinstance(node, query.Every) or node is query.NullQuery:
-        return node
-    if isinstance(node, query.Not):
-        return query.Not(_expand(node.query, budget))
-    if isinstance(node, query.BinaryQuery):  # AndNot, AndMaybe, Require, Otherwise
-        return type(node)(_expand(node.a, budget), _expand(node.b, budget))
-    if isinstance(node, query.CompoundQuery):
-        parts = [_expand(part, budget) for part in node.subqueries]
-        parts = [part for part in parts if part is not query.NullQuery]
-        if not parts:
-            return query.NullQuery
-        return parts[0] if len(parts) == 1 else type(node)(parts)
-    return node
+def _whoosh_query(plan: tuple) -> query.Query:
+    """A plan as a Whoosh query: each leaf in every field it stands for, analysed the way each is."""
+    kind = plan[0]
+    if kind == "every":
+        return query.Every()
+    if kind == "words":
+        return _words_query(plan[1], list(plan[2]), phrase=plan[3])
+    if kind == "prefix":
+        return _prefix_query(plan[1], plan[2])
+    if kind == "not":
+        return query.Not(_whoosh_query(plan[1]))
+    if kind == "andnot":
+        return query.AndNot(_whoosh_query(plan[1]), _whoosh_query(plan[2]))
+    parts = [part for part in map(_whoosh_query, plan[1]) if part is not query.NullQuery]
+    if not parts:
+        return query.NullQuery
+    return parts[0] if len(parts) == 1 else (query.Or if kind == "or" else query.And)(parts)
 
 
 def text_variants() -> list[str]:
@@ -209,9 +193,9 @@ def text_variants() -> list[str]:
 
 
 # --- the plan: the query for a backend other than Whoosh ---------------------------------------------
-# A plan is a tree of tuples, the same decisions as ``_expand`` takes (prefix budget, wildcards as
-# words, stop words left out, a query of exclusions only) without Whoosh's analysis, which the other
-# backend does its own way:
+# A plan is what the parser made of a query once our rules are applied (the prefix budget, wildcards
+# as words, stop words left out, a query of exclusions only), before any language's analysis, which
+# each backend does its own way (``_whoosh_query`` here, ``postgres._Compiled``):
 #   ("every",)                                   every public proposal
 #   ("words", field, (word, ...), is_phrase)     field: "text" (every text), "title", "author", ...
 #   ("prefix", field, letters)
