@@ -1,4 +1,4 @@
-# Expert Platform. Two commands set everything up: `make run` and `make test`.
+# Expert Platform. Two commands set everything up: `make run` and `make test`; `make serve` is production.
 # Each target creates .venv when it is missing and reinstalls only when a requirements file changes.
 
 SHELL := /bin/bash
@@ -14,10 +14,11 @@ POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test test-postgres test-browser screenshots bench lint translations clean help
+.PHONY: run serve test test-postgres test-browser screenshots bench lint translations clean help
 
 help:
 	@echo "make run            install, migrate, load demo data when the database is empty, serve on http://$(HOST):$(PORT)"
+	@echo "make serve          install, migrate, sync the search index, serve with gunicorn on 127.0.0.1:8000 (production settings)"
 	@echo "make test           install the test tools and run the whole suite on SQLite"
 	@echo "make test-postgres  the same suite on PostgreSQL (DATABASE_URL, default $(POSTGRES_TEST_URL))"
 	@echo "make test-browser   the browser suite (Playwright + Debian's chromium: apt-get install chromium)"
@@ -45,6 +46,23 @@ run: $(VENV)/.runtime-installed
 	$(FLASK) search sync
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# Production settings (EXPERT_PLATFORM_ENV=production) from the environment or .env; gunicorn.conf.py
+# holds the server's settings (BIND, WEB_CONCURRENCY, GUNICORN_THREADS, ...). The configuration is checked
+# first, by loading the app exactly as gunicorn's workers will, so a missing setting stops here with its name.
+serve: export EXPERT_PLATFORM_ENV = production
+serve: $(VENV)/.runtime-installed
+	@$(BIN)/gunicorn -c gunicorn.conf.py --check-config wsgi:app || { \
+	echo "" >&2; \
+	echo "make serve uses production settings. Set them in the environment or in .env (docs/deployment.md):" >&2; \
+	echo "  SECRET_KEY             a long random secret: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'" >&2; \
+	echo "  BASE_URL               the public address, e.g. https://experts.example.org" >&2; \
+	echo "  RATELIMIT_STORAGE_URI  redis://127.0.0.1:6379/0 when WEB_CONCURRENCY (default: one worker per core," >&2; \
+	echo "                         at least 2) is above 1" >&2; \
+	exit 1; }
+	$(FLASK) db upgrade
+	$(FLASK) search sync
+	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
 test: $(VENV)/.dev-installed
 	env -u DATABASE_URL $(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS)
 
@@ -62,7 +80,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/search_bench.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check expert_platform tests config.py wsgi.py migrations
+	$(BIN)/ruff check expert_platform tests config.py wsgi.py gunicorn.conf.py migrations bench
 
 translations: $(VENV)/.dev-installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o messages.pot .
