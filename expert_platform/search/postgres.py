@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -402,9 +403,38 @@ def spelling_lexicon() -> tuple[dict[int, list[str]], dict[str, int]]:
     return by_length, frequency
 
 
+_remembered: dict = {"version": None, "lists": OrderedDict()}
+
+
+def remembered(key, compute) -> list[int]:
+    """``compute()``'s "more like this" list for ``key``, kept until the index changes (at most
+    ``service.RELATED_KEPT`` lists): a proposal page viewed again reuses it."""
+    from .service import RELATED_KEPT
+
+    version = _version()
+    with _lexicons_lock:
+        if _remembered["version"] != version:
+            _remembered["version"], _remembered["lists"] = version, OrderedDict()
+        lists = _remembered["lists"]
+        found = lists.get(key)
+        if found is not None:
+            lists.move_to_end(key)
+            return found
+    found = compute()
+    with _lexicons_lock:
+        if _remembered["version"] == version:
+            lists[key] = found
+            while len(lists) > RELATED_KEPT:
+                lists.popitem(last=False)
+    return found
+
+
 def related_ids(proposal_id: int, variant: str, document_text: str, limit: int) -> list[int]:
-    """Public proposals whose text is most like ``document_text``: its most distinctive words (the
-    most frequent in it, weighed by how rare they are in the archive), any of them, ranked by ts_rank_cd."""
+    """Public proposals whose text is most like ``document_text``: its RELATED_CANDIDATES most frequent
+    words, the RELATED_WORDS of them that weigh most (frequent here, rare in the archive), and the
+    proposals holding the most of those, each word counted by its weight. Every step reads the GIN index
+    only (counts and ids, never another proposal's tsvector), so the cost follows how many proposals hold
+    those words, not the size of their texts."""
     column = COLUMN_OF_VARIANT[variant]
     words = db.session.execute(text(
         f"SELECT lexeme, coalesce(array_length(positions, 1), 1) FROM unnest(to_tsvector('{column}', :text))"),
@@ -413,20 +443,19 @@ def related_ids(proposal_id: int, variant: str, document_text: str, limit: int) 
                         key=lambda item: (-item[0], item[1]))[:RELATED_CANDIDATES]
     if not candidates:
         return []
-    any_of = " | ".join(_quoted(lexeme) for _count, lexeme in candidates)
-    counts = ", ".join(f"count(*) FILTER (WHERE d.{column} @@ CAST(:w{number} AS tsquery))"
-                       for number in range(len(candidates)))
-    row = db.session.execute(
-        text(f"SELECT (SELECT count(*) FROM search_documents), {counts} FROM search_documents d "
-             f"WHERE d.{column} @@ CAST(:any_of AS tsquery)"),
-        {"any_of": any_of, **{f"w{number}": _quoted(lexeme) for number, (_count, lexeme) in enumerate(candidates)}},
-    ).one()
+    terms = {f"w{number}": _quoted(lexeme) for number, (_count, lexeme) in enumerate(candidates)}
+    counts = ", ".join(f"(SELECT count(*) FROM search_documents d WHERE d.{column} @@ CAST(:{name} AS tsquery))"
+                       for name in terms)
+    row = db.session.execute(text(f"SELECT (SELECT count(*) FROM search_documents), {counts}"), terms).one()
     documents = row[0] or 1
-    weighed = sorted(((count * math.log(1 + documents / max(frequency, 1)), lexeme)
-                      for (count, lexeme), frequency in zip(candidates, row[1:], strict=True)), reverse=True)
-    similar = " | ".join(_quoted(lexeme) for _weight, lexeme in weighed[:RELATED_WORDS])
+    weighed = sorted(((count * math.log(1 + documents / max(frequency, 1)), name)
+                      for (count, _lexeme), frequency, name in zip(candidates, row[1:], terms, strict=True)),
+                     reverse=True)[:RELATED_WORDS]
+    branches = " UNION ALL ".join(
+        f"SELECT d.proposal_id, CAST(:weight_{name} AS float) AS weight FROM search_documents d "
+        f"WHERE d.{column} @@ CAST(:{name} AS tsquery)" for _weight, name in weighed)
+    parameters = {**{name: terms[name] for _weight, name in weighed},
+                  **{f"weight_{name}": weight for weight, name in weighed}, "own": proposal_id, "limit": limit}
     return list(db.session.execute(text(
-        f"SELECT d.proposal_id FROM search_documents d WHERE d.{column} @@ CAST(:similar AS tsquery) "
-        f"AND d.proposal_id <> :own ORDER BY ts_rank_cd(d.{column}, CAST(:similar AS tsquery)) DESC, d.proposal_id "
-        "LIMIT :limit"), {"similar": similar, "own": proposal_id, "limit": limit}).scalars())
-
+        f"SELECT proposal_id FROM ({branches}) matched WHERE proposal_id <> :own GROUP BY proposal_id "
+        "ORDER BY sum(weight) DESC, proposal_id LIMIT :limit"), parameters).scalars())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import collections
 import functools
+import hashlib
 import heapq
 import html
 import itertools
@@ -471,6 +472,8 @@ ENGINE_CACHE_ENTRIES = 1_500_000
 #: Index versions whose caches are kept (a rebuild or an update makes a new one; older searchers may
 #: still finish a request on the previous one).
 ENGINE_CACHE_VERSIONS = 3
+#: "More like this" lists kept per index version (a few hundred bytes each).
+RELATED_KEPT = 4096
 #: Up to this many matches, facets are counted document by document; above, with bit masks.
 FACET_COUNT_BY_DOCUMENT = 3000
 FACET_FIELDS = (("dimension", "facet_dimension"), ("member_state", "facet_member_state"),
@@ -560,6 +563,22 @@ class _VersionCache:
         self.decided: list | None = None
         self.lengths: dict = {}
         self.spelling: dict[int, list[str]] | None = None
+        self.related: OrderedDict = OrderedDict()
+
+    def remembered(self, key, compute) -> list[int]:
+        """``compute()``'s "more like this" list for ``key``, kept while the index version lasts (at most
+        RELATED_KEPT lists, least recently used first out): a proposal page viewed again reuses it."""
+        with self.lock:
+            found = self.related.get(key)
+            if found is not None:
+                self.related.move_to_end(key)
+                return found
+        found = compute()
+        with self.lock:
+            self.related[key] = found
+            while len(self.related) > RELATED_KEPT:
+                self.related.popitem(last=False)
+        return found
 
     def unit(self, key, compute) -> _Matches:
         with self.lock:
@@ -1557,21 +1576,26 @@ def more_like_this(proposal: Proposal, viewer, *, limit: int = 5) -> list[Propos
     variant = variant_of(proposal.language)
     text = "\n".join(part for part in (proposal.title, proposal.summary, sanitize.html_to_text(proposal.body_html))
                      if part)
+    key = (proposal.id, hashlib.blake2b(text.encode(), digest_size=16).digest(), limit + 1)
     if _on_postgres():
         from . import postgres
 
-        ids = postgres.related_ids(proposal.id, variant, text, limit + 1)
-        loaded = {row.id: row for row in _load(db.session, ids)}
-        return [loaded[number] for number in ids if _may_show(viewer, loaded.get(number))][:limit]
-    searcher = index_store.searcher()
+        ids = postgres.remembered(key, lambda: postgres.related_ids(proposal.id, variant, text, limit + 1))
+    else:
+        searcher = index_store.searcher()
+        ids = _cache_of(searcher).remembered(key, lambda: _whoosh_related(searcher, proposal.id, variant, text,
+                                                                         limit + 1))
+    loaded = {row.id: row for row in _load(db.session, ids)}
+    return [loaded[number] for number in ids if _may_show(viewer, loaded.get(number))][:limit]
+
+
+def _whoosh_related(searcher, proposal_id: int, variant: str, text: str, count: int) -> list[int]:
     key_terms = searcher.key_terms_from_text(f"body_{variant}", text, numterms=12)
     if not key_terms:
         return []
     similar = query.Or([query.Term(f"body_{variant}", word, boost=weight) for word, weight in key_terms])
-    results = searcher.search(similar, limit=limit + 1, mask=query.Term("proposal_id", str(proposal.id)))
-    ids = [int(hit["proposal_id"]) for hit in results]
-    loaded = {row.id: row for row in _load(db.session, ids)}
-    return [loaded[number] for number in ids if _may_show(viewer, loaded.get(number))][:limit]
+    results = searcher.search(similar, limit=count, mask=query.Term("proposal_id", str(proposal_id)))
+    return [int(hit["proposal_id"]) for hit in results]
 
 
 # --- the PostgreSQL backend's search (``postgres.py`` compiles and runs it) ---------------------------
