@@ -794,6 +794,31 @@ class PostgresBackend:
             db.engine.dispose()
 
 
+def related_timings(app, count: int, seed: int) -> list[float]:
+    """Milliseconds of ``more_like_this`` (the proposal page's related proposals) for ``count`` endorsed
+    proposals picked at random, each computed afresh (the first view of each page)."""
+    from sqlalchemy import select
+
+    from expert_platform.enums import ProposalState
+    from expert_platform.extensions import db
+    from expert_platform.proposals.models import Proposal
+    from expert_platform.search import service
+
+    with app.app_context():
+        ids = list(db.session.scalars(select(Proposal.id).where(Proposal.state == ProposalState.ENDORSED)))
+        db.session.remove()
+    chosen = random.Random(seed).sample(ids, min(count, len(ids)))
+    timings = []
+    for proposal_id in chosen:
+        with app.app_context():
+            proposal = db.session.get(Proposal, proposal_id)
+            started = time.perf_counter()
+            service.more_like_this(proposal, None)
+            timings.append((time.perf_counter() - started) * 1000)
+            db.session.remove()
+    return timings
+
+
 def backend_rows(whoosh: Timings, postgres: Timings) -> list[tuple[str, ...]]:
     rows = []
     for kind in [*whoosh.by_kind, "overall"]:
@@ -837,6 +862,8 @@ def compare_backends(platform: Platform, queries: list[Query], whoosh_times: Tim
         count, seconds = backend.rebuild()
         size = backend.size()
         postgres_times = run_mix(queries, runs, platform.api_runner(backend.app))
+        related = {"Whoosh": related_timings(platform.app, runs, 7),
+                   "PostgreSQL": related_timings(backend.app, runs, 7)}
     finally:
         backend.close()
     print()
@@ -849,6 +876,10 @@ def compare_backends(platform: Platform, queries: list[Query], whoosh_times: Tim
                 ("kind", "query", "Whoosh", "PostgreSQL"))
     print()
     print_table(backend_rows(whoosh_times, postgres_times), ("API latency", "Whoosh", "PostgreSQL", "ratio PG/Whoosh"))
+    print()
+    print(f"More like this (a proposal page's related proposals, {len(related['Whoosh'])} proposals, each the first"
+          " time): " + "; ".join(f"{name} p50 {fmt_ms(percentile(values, 0.5))}, p95 {fmt_ms(percentile(values, 0.95))}"
+                                 for name, values in related.items()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1608,8 +1608,11 @@ def _search_postgres(text: str | None, filters: Filters, viewer, *, page: int, p
     parsed = parse(text)
     think_tank_ids = _think_tank_ids(filters)
     found = postgres.Found(parsed.plan, filters, think_tank_ids)
-    total = found.total()
-    facets = _named_facets(found.facet_counts()) if with_facets else {}
+    if with_facets:
+        total, counts = found.total_and_facets()
+        facets = _named_facets(counts)
+    else:
+        total, facets = found.total(), {}
     rows = found.page(sort, (page - 1) * per_page, per_page) if total else []
     proposals = {proposal.id: proposal for proposal in _load_hits([row.proposal_id for row in rows])}
     terms, prefixes = (_terms_by_variant(parsed.query), _prefixes(parsed.query)) if parsed.query else ({}, [])
