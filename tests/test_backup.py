@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
+from config import PROJECT_ROOT
 from expert_platform import backup, create_app
 from expert_platform.enums import Position, ProposalAction, ProposalState
 from expert_platform.extensions import db as _db
@@ -536,9 +537,10 @@ def test_an_older_schema_is_restored_with_a_request_to_upgrade(archive, target, 
 
     result = run_fresh("backup", "restore", str(older))
 
+    head = sorted(path.name for path in (PROJECT_ROOT / "migrations" / "versions").glob("0*.py"))[-1][:-3]
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1:] == [
-        "The backup's schema is at revision 0004_review; this version of the platform expects 0005_archive. "
+        f"The backup's schema is at revision 0004_review; this version of the platform expects {head}. "
         "Run `flask db upgrade`, then `flask search rebuild`, before starting the application."]
     assert (folder / "restored.sqlite").is_file()
 
