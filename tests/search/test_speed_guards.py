@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from whoosh import highlight
+from whoosh import highlight, query
 
 from expert_platform import sanitize
 from expert_platform.enums import ProposalState
@@ -294,3 +294,23 @@ def test_a_rebuild_by_several_processes_holds_every_public_proposal(corpus, monk
     assert search.rebuild() == 6
     assert search.check() == []
     assert search.search("water", EVERYTHING, None).total == 4
+
+
+@pytest.mark.whoosh_only
+def test_more_like_this_ranks_as_whooshs_own_search_would(corpus):
+    searcher = index_store.searcher()
+    related = 0
+    for proposal in corpus.values():
+        if proposal.state != ProposalState.ENDORSED:
+            continue
+        variant = "ru" if proposal.language == "ru" else "en"
+        text = "\n".join(part for part in (proposal.title, proposal.summary,
+                                           sanitize.html_to_text(proposal.body_html)) if part)
+        key_terms = searcher.key_terms_from_text(f"body_{variant}", text, numterms=12)
+        similar = query.Or([query.Term(f"body_{variant}", word, boost=weight) for word, weight in key_terms])
+        expected = [hit["reference"] for hit in searcher.search(
+            similar, limit=6, mask=query.Term("proposal_id", str(proposal.id)))][:5]
+
+        assert [found.reference for found in search.more_like_this(proposal, None)] == expected
+        related += len(expected)
+    assert related >= 10  # the six public proposals share words: each has related ones
