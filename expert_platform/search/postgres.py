@@ -23,7 +23,6 @@ from __future__ import annotations
 import html
 import math
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -483,30 +482,20 @@ def spelling_lexicon() -> tuple[dict[int, list[str]], dict[str, int]]:
     return by_length, frequency
 
 
-_remembered: dict = {"version": None, "lists": OrderedDict()}
+_related: dict = {"version": None, "lists": None}
 
 
 def remembered(key, compute) -> list[int]:
-    """``compute()``'s "more like this" list for ``key``, kept until the index changes (at most
-    ``service.RELATED_KEPT`` lists): a proposal page viewed again reuses it."""
-    from .service import RELATED_KEPT
+    """``compute()``'s "more like this" list for ``key``, kept until the index changes
+    (``service.KeptLists``, one per index version as the Whoosh backend keeps them)."""
+    from .service import RELATED_KEPT, KeptLists
 
     version = _version()
     with _lexicons_lock:
-        if _remembered["version"] != version:
-            _remembered["version"], _remembered["lists"] = version, OrderedDict()
-        lists = _remembered["lists"]
-        found = lists.get(key)
-        if found is not None:
-            lists.move_to_end(key)
-            return found
-    found = compute()
-    with _lexicons_lock:
-        if _remembered["version"] == version:
-            lists[key] = found
-            while len(lists) > RELATED_KEPT:
-                lists.popitem(last=False)
-    return found
+        if _related["version"] != version:
+            _related["version"], _related["lists"] = version, KeptLists(RELATED_KEPT)
+        lists = _related["lists"]
+    return lists.get(key, compute)
 
 
 def related_ids(proposal_id: int, variant: str, document_text: str, limit: int) -> list[int]:

@@ -548,6 +548,30 @@ class _Matches:
 _NOTHING = _Matches(frozenset(), 0.0)
 
 
+class KeptLists:
+    """Values computed by key, at most ``size`` of them (least recently used first out), safe for
+    threads: a proposal page viewed again reuses its "more like this" list. Both backends keep one per
+    index version."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.values: OrderedDict = OrderedDict()
+
+    def get(self, key, compute):
+        with self.lock:
+            found = self.values.get(key)
+            if found is not None:
+                self.values.move_to_end(key)
+                return found
+        found = compute()
+        with self.lock:
+            self.values[key] = found
+            while len(self.values) > self.size:
+                self.values.popitem(last=False)
+        return found
+
+
 class _VersionCache:
     """What the engine derives from one version of the index, computed on first use. Reading the index
     goes through the calling thread's own searcher (Whoosh's file handles are not shared)."""
@@ -563,22 +587,8 @@ class _VersionCache:
         self.decided: list | None = None
         self.lengths: dict = {}
         self.spelling: dict[int, list[str]] | None = None
-        self.related: OrderedDict = OrderedDict()
-
-    def remembered(self, key, compute) -> list[int]:
-        """``compute()``'s "more like this" list for ``key``, kept while the index version lasts (at most
-        RELATED_KEPT lists, least recently used first out): a proposal page viewed again reuses it."""
-        with self.lock:
-            found = self.related.get(key)
-            if found is not None:
-                self.related.move_to_end(key)
-                return found
-        found = compute()
-        with self.lock:
-            self.related[key] = found
-            while len(self.related) > RELATED_KEPT:
-                self.related.popitem(last=False)
-        return found
+        #: "More like this" lists, kept while the index version lasts.
+        self.related = KeptLists(RELATED_KEPT)
 
     def unit(self, key, compute) -> _Matches:
         with self.lock:
@@ -1583,8 +1593,8 @@ def more_like_this(proposal: Proposal, viewer, *, limit: int = 5) -> list[Propos
         ids = postgres.remembered(key, lambda: postgres.related_ids(proposal.id, variant, text, limit + 1))
     else:
         searcher = index_store.searcher()
-        ids = _cache_of(searcher).remembered(key, lambda: _whoosh_related(searcher, proposal.id, variant, text,
-                                                                         limit + 1))
+        ids = _cache_of(searcher).related.get(key, lambda: _whoosh_related(searcher, proposal.id, variant, text,
+                                                                           limit + 1))
     loaded = {row.id: row for row in _load(db.session, ids)}
     return [loaded[number] for number in ids if _may_show(viewer, loaded.get(number))][:limit]
 
