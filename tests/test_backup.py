@@ -175,8 +175,7 @@ def test_a_backup_restored_into_a_fresh_instance_holds_everything_and_search_fin
     app, run, populated, on_postgres, tmp_path, monkeypatch
 ):
     if on_postgres:
-        assert (run("backup", "create", str(tmp_path)).output, run("backup", "create").exit_code) == (
-            POSTGRES_REFUSAL, 1)
+        assert_create_refused(run, tmp_path)
         return
     ids = {name: proposal.id for name, proposal in populated.items()}
     before = every_table()
@@ -245,7 +244,7 @@ def before_columns(table_name: str) -> list[str]:
 
 def test_create_writes_to_a_named_file_and_instance_backups_by_default(app, run, populated, on_postgres, tmp_path):
     if on_postgres:
-        assert (run("backup", "create").output, run("backup", "create").exit_code) == (POSTGRES_REFUSAL, 1)
+        assert_create_refused(run)
         return
     named = run("backup", "create", str(tmp_path / "nightly" / "monday.tar.gz"))
     again = run("backup", "create", str(tmp_path / "nightly" / "monday.tar.gz"))
@@ -268,8 +267,7 @@ def test_a_backup_taken_while_another_connection_holds_a_write_transaction_compl
     app, run, populated, on_postgres, tmp_path
 ):
     if on_postgres:
-        assert (run("backup", "create", str(tmp_path)).exit_code, run("backup", "create").stderr) == (
-            1, POSTGRES_REFUSAL)
+        assert_create_refused(run, tmp_path)
         return
     database = Path(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
     writer = sqlite3.connect(database, isolation_level=None)
@@ -302,8 +300,7 @@ def test_the_annex_files_archived_are_those_the_database_lists_and_a_missing_or_
     app, run, populated, on_postgres, tmp_path
 ):
     if on_postgres:
-        assert (run("backup", "create", str(tmp_path)).exit_code, run("backup", "create").stderr) == (
-            1, POSTGRES_REFUSAL)
+        assert_create_refused(run, tmp_path)
         return
     lost, kept = _db.session.scalars(select(Annex).order_by(Annex.id)).all()
     (upload_dir() / lost.stored_name).unlink()
@@ -357,6 +354,13 @@ def target(tmp_path, monkeypatch, test_database):
 def assert_nothing_restored(folder: Path) -> None:
     """The fresh instance has no database file, no upload folder, and no staged leftovers."""
     assert sorted(path.name for path in folder.iterdir()) == ["instance"]
+
+
+def assert_create_refused(run, *destination) -> None:
+    """On PostgreSQL ``flask backup create`` refuses, naming pg_dump, with ``destination`` and without one."""
+    for arguments in dict.fromkeys((destination, ())):
+        result = run("backup", "create", *map(str, arguments))
+        assert (result.exit_code, result.stderr, result.output) == (1, POSTGRES_REFUSAL, POSTGRES_REFUSAL)
 
 
 def restore_refused(target, archive_path: Path, *extra) -> str:
