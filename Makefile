@@ -14,6 +14,8 @@ POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
+CATALOGUES := expert_platform/translations
+
 .PHONY: run serve test test-postgres test-browser screenshots bench lint translations clean help
 
 help:
@@ -25,6 +27,7 @@ help:
 	@echo "make screenshots    render the main pages to docs/screenshots/*.png with the browser"
 	@echo "make bench          the search benchmark (20,000 proposals; BENCH_ARGS=\"--proposals 2000\" for a quick one)"
 	@echo "make lint           ruff"
+	@echo "make translations   extract the messages, update the Russian catalogue, compile it (docs/translations.md)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.11 or newer is needed (python3.11, python3.12 or python3)." >&2; exit 1; fi
@@ -82,8 +85,14 @@ bench: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check expert_platform tests config.py wsgi.py gunicorn.conf.py migrations bench
 
+# Extract every message of the code and the templates, update the Russian catalogue with them (new ones
+# empty: tests/test_translations.py fails until each is translated) and compile it.
 translations: $(VENV)/.dev-installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 -k lazy_gettext -k lazy_pgettext:1c,2 --sort-by-file \
+		--ignore-dirs=".* __pycache__" \
+		--project="Expert Platform" --copyright-holder="Expert Platform" -w 120 -o $(CATALOGUES)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching --ignore-obsolete -w 120
+	$(BIN)/pybabel compile -d $(CATALOGUES) --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache

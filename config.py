@@ -171,15 +171,21 @@ class Config:
         # Print message bodies (with their links) to the log: development only.
         self.MAIL_LOG_BODY = False
 
-        # Internationalisation: English is the only catalogue for now.
+        # Internationalisation: the working languages, English (the default) and Russian
+        # (expert_platform/translations; `make translations` extracts and updates the catalogue).
         self.BABEL_DEFAULT_LOCALE = "en"
         self.BABEL_DEFAULT_TIMEZONE = "UTC"
-        self.LANGUAGES = ("en",)
+        self.LANGUAGES = ("en", "ru")
 
         self.HSTS_ENABLED = False
         self.PLATFORM_NAME = _env("PLATFORM_NAME", "Expert Platform")
         self.ORGANISATION_NAME = _env(
             "ORGANISATION_NAME", "Conference on Interaction and Confidence-Building Measures in Asia"
+        )
+        # The names as Russian pages and emails give them.
+        self.PLATFORM_NAME_RU = _env("PLATFORM_NAME_RU", "Экспертная платформа")
+        self.ORGANISATION_NAME_RU = _env(
+            "ORGANISATION_NAME_RU", "Совещание по взаимодействию и мерам доверия в Азии"
         )
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         # "json": one JSON object a line with request id, user id, path, status, duration (production's

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from dotenv import load_dotenv
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from config import PROJECT_ROOT, Config, get_config
@@ -78,6 +78,7 @@ def register_extensions(app: Flask) -> None:
     from .accounts.throttle import init_throttle
     from .database import init_database
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .i18n import init_i18n, select_locale
     from .mail import init_mail
     from .notifications.services import init_notifications
     from .search.outbox import init_search
@@ -88,6 +89,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    init_i18n(app)
     limiter.init_app(app)
     init_throttle(app)
     init_mail(app)
@@ -104,15 +106,6 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return User.load_for_session(user_id)
-
-
-def select_locale() -> str:
-    """The browser's preferred language among ours; the default outside requests (CLI, jobs)."""
-    if has_request_context():
-        best = request.accept_languages.best_match(current_app.config["LANGUAGES"])
-        if best:
-            return best
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def register_blueprints(app: Flask) -> None:
@@ -150,15 +143,29 @@ def register_template_globals(app: Flask) -> None:
 
     from .enums import Role
     from .permissions import register_template_globals as register_predicates
+    from .reference.services import localized_state_name
 
     register_predicates(app)
+    app.jinja_env.filters["state_name"] = localized_state_name
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale() or "en"),
         Role=Role,
-        platform_name=app.config["PLATFORM_NAME"],
-        organisation_name=app.config["ORGANISATION_NAME"],
+        platform_name=platform_name(app),
+        organisation_name=organisation_name(app),
     )
+
+
+def platform_name(app: Flask):
+    from .i18n import localized
+
+    return localized({"en": app.config["PLATFORM_NAME"], "ru": app.config["PLATFORM_NAME_RU"]})
+
+
+def organisation_name(app: Flask):
+    from .i18n import localized
+
+    return localized({"en": app.config["ORGANISATION_NAME"], "ru": app.config["ORGANISATION_NAME_RU"]})
 
 
 def register_commands(app: Flask) -> None:

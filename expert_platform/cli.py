@@ -191,7 +191,7 @@ def search_sync() -> None:
     applied, rebuilt = service.sync()
     click.echo(f"Search index: {_counted(applied, 'proposal')} brought up to date.")
     if rebuilt is not None:
-        click.echo(f"The index was empty: rebuilt with {_counted(rebuilt, 'public proposal')}.")
+        click.echo(f"The index was empty or out of date: rebuilt with {_counted(rebuilt, 'public proposal')}.")
 
 
 @search_cli.command("rebuild")

@@ -26,6 +26,7 @@ from .enums import (
     Recommendation,
     Role,
     RoundKind,
+    TextStatus,
 )
 from .experts import services as expert_services
 from .extensions import db
@@ -241,6 +242,18 @@ class DemoRound:
 
 
 @dataclass(frozen=True)
+class DemoTranslation:
+    """A translation its lead author writes into the draft before any workflow step (so it is frozen
+    with the first revision)."""
+
+    language: str
+    title: str
+    summary: str
+    body: str
+    status: TextStatus = TextStatus.TRANSLATION
+
+
+@dataclass(frozen=True)
 class DemoProposal:
     title: str
     language: str
@@ -256,6 +269,7 @@ class DemoProposal:
     consensus: DemoRound | None = None
     #: How long ago the workflow steps were taken (rounds in the past need a past before them).
     steps_ago: timedelta = timedelta(0)
+    translations: tuple[DemoTranslation, ...] = ()
 
 
 _SUBMIT = (("submit", "lead"),)
@@ -277,7 +291,14 @@ PROPOSALS = (
         "## Problem\n\nFlash floods cross borders faster than warnings do.\n\n## Proposed measure\n\n"
         "A shared network of river gauges with an agreed alert protocol.\n\n## Implementation\n\n"
         "1. Inventory of gauges\n2. Data-sharing agreement\n3. Joint exercises\n",
-        (Dimension.ENVIRONMENTAL,), "somchai.wong@demo.example", ("siti.rahma@demo.example",), ()),
+        (Dimension.ENVIRONMENTAL,), "somchai.wong@demo.example", ("siti.rahma@demo.example",), (),
+        translations=(DemoTranslation(
+            "ru", "Сеть раннего предупреждения о паводках в общих речных бассейнах",
+            "Государства-члены обмениваются данными речных гидропостов в реальном времени и согласуют единый "
+            "порядок оповещения.",
+            "## Проблема\n\nПаводки пересекают границы быстрее, чем предупреждения.\n\n## Предлагаемая мера\n\n"
+            "Общая сеть гидропостов с согласованным порядком оповещения.\n\n## Реализация\n\n"
+            "1. Перечень гидропостов\n2. Соглашение об обмене данными\n3. Совместные учения\n"),)),
     DemoProposal(
         "Обмен данными о трансграничных перевозках опасных грузов", "ru",
         "Государства-члены обмениваются уведомлениями о перевозках опасных грузов.",
@@ -367,6 +388,14 @@ PROPOSALS = (
         "## Proposed measure\n\nA real-time exchange of seismic readings between national networks.\n",
         (Dimension.ENVIRONMENTAL,), "somchai.wong@demo.example", ("siti.rahma@demo.example",), _IN_REVIEW,
         steps_ago=12 * _DAY,
+        translations=(DemoTranslation(
+            "ru", "Обмен сейсмическими данными для раннего предупреждения о землетрясениях",
+            "Сейсмические сети обмениваются показаниями в реальном времени, чтобы соседи могли предупредить "
+            "население до прихода волн.",
+            "## Проблема\n\nСекунды предупреждения спасают жизни, а ближайший датчик часто находится по ту "
+            "сторону границы.\n\n## Предлагаемая мера\n\nОбмен сейсмическими показаниями между национальными "
+            "сетями в реальном времени.\n",
+            TextStatus.CHECKED_TRANSLATION),),
         consensus=DemoRound(RoundKind.SILENCE, -3 * _DAY, (
             (_CN, P.ENDORSE, None),
             (_TR, P.ENDORSE_WITH_RESERVATION, "Readings are shared for warning only, not for publication."),
@@ -406,6 +435,7 @@ def seed_proposals() -> None:
 def _seed_proposal(demo: DemoProposal, secretariat) -> None:
     from .proposals import coauthors as coauthor_services
     from .proposals import services as proposal_services
+    from .proposals import translations as proposal_translations
     from .proposals import workflow
     from .review import services as review_services
 
@@ -423,6 +453,14 @@ def _seed_proposal(demo: DemoProposal, secretariat) -> None:
         coauthor = person(email)
         coauthor_services.invite(actor=lead, proposal=proposal, user=coauthor)
         coauthor_services.respond(actor=coauthor, proposal=proposal, accept=True)
+    for translation in demo.translations:
+        proposal_translations.save_translation(
+            actor=lead, proposal=proposal, language=translation.language, opened_at_version=proposal.version,
+            content=proposal_translations.TranslationContent(
+                title=translation.title, summary=translation.summary, body=translation.body,
+                status=translation.status.value,
+            ),
+        )
     actors = {"lead": lead, "secretariat": secretariat}
     # One step an hour, the last one ``steps_ago`` before now (never in the future).
     started = utcnow() - demo.steps_ago - len(demo.steps) * timedelta(hours=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 
 class LabelledEnum(StrEnum):
@@ -13,6 +14,11 @@ class LabelledEnum(StrEnum):
     @property
     def label(self) -> str:
         return str(self._labels()[self][0])
+
+    @property
+    def lazy_label(self):
+        """The label translated when it is shown, not when it is read: for choices built at import time."""
+        return self._labels()[self][0]
 
     @property
     def description(self) -> str:
@@ -331,7 +337,9 @@ class ConsensusOutcome(LabelledEnum):
     @classmethod
     def _labels(cls) -> dict:
         return {
-            cls.PENDING: (_l("Open"), _l("The rule is not met yet; delegations may still answer.")),
+            cls.PENDING: (
+                lazy_pgettext("consensus outcome", "Open"), _l("The rule is not met yet; delegations may still answer.")
+            ),
             cls.ENDORSED: (_l("Consensus reached"), _l("The rule is met: the proposal is endorsed.")),
             cls.BLOCKED: (_l("Blocked"), _l("A delegation objects.")),
             cls.NOT_REACHED: (_l("No consensus"), _l("The deadline passed without the quorum.")),
@@ -383,4 +391,24 @@ class NotificationKind(LabelledEnum):
                 _l("Deadline in 48 hours"), _l("Your delegation has not answered a round closing soon.")
             ),
             cls.DECISION: (_l("Decision"), _l("Your proposal was endorsed, or the round closed without consensus.")),
+        }
+
+
+class TextStatus(LabelledEnum):
+    """What a text of a proposal is: the authors' original, or a translation of it into another working
+    language, which the authors may mark as checked (read against the original by a second person)."""
+
+    ORIGINAL = "original"
+    TRANSLATION = "translation"
+    CHECKED_TRANSLATION = "checked_translation"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.ORIGINAL: (_l("Original"), _l("The text as its authors wrote it.")),
+            cls.TRANSLATION: (_l("Translation"), _l("A translation of the original, not yet checked against it.")),
+            cls.CHECKED_TRANSLATION: (
+                _l("Checked translation"),
+                _l("A translation that a second person has read against the original."),
+            ),
         }

@@ -25,7 +25,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 def enum_choices(enum_class, *, blank_label=None) -> list[SelectChoice]:
     """Choices for a select or checkbox group from a LabelledEnum, optionally led by an empty choice."""
-    choices = [SelectChoice(value=member.value, label=member.label) for member in enum_class]
+    choices = [SelectChoice(value=member.value, label=member.lazy_label) for member in enum_class]
     if blank_label is not None:
         choices.insert(0, SelectChoice(value="", label=blank_label))
     return choices

@@ -65,7 +65,8 @@ def render_only(*, template: str, **context) -> None:
 
 def _render(template: str, **context) -> tuple[str, str | None]:
     context.setdefault("base_url", current_app.config["BASE_URL"])
-    context.setdefault("platform_name", current_app.config["PLATFORM_NAME"])
+    # The platform's name in the language the message is written in (the template global is per language).
+    context.setdefault("platform_name", str(current_app.jinja_env.globals["platform_name"]))
     # Templates build paths with url_for, which needs a request; CLI jobs and timers have none.
     scope = nullcontext() if has_request_context() else current_app.test_request_context(
         base_url=current_app.config["BASE_URL"]

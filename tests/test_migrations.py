@@ -69,3 +69,31 @@ def test_the_migration_history_is_one_line(app):
     config = app.extensions["migrate"].migrate.get_config()
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1
+
+
+def test_the_translations_migration_gives_the_shipped_states_their_russian_names(test_database, tmp_path):
+    """0007 adds member_states.name_ru and fills it for the shipped entries present (by code, an
+    organisation by name), leaving an entry the secretariat added without one."""
+    from sqlalchemy import text
+
+    app = _fresh_app(test_database, tmp_path)
+    runner = app.test_cli_runner()
+    with app.app_context():
+        try:
+            assert runner.invoke(args=["db", "upgrade", "0006_pg_search"]).exit_code == 0
+            with db.engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO member_states (code, name, kind, created_at) VALUES "
+                    "('KZ', 'Republic of Kazakhstan', 'member_state', CURRENT_TIMESTAMP), "
+                    "(NULL, 'United Nations', 'observer_organisation', CURRENT_TIMESTAMP), "
+                    "('OM', 'Oman', 'member_state', CURRENT_TIMESTAMP)"))
+            upgraded = runner.invoke(args=["db", "upgrade"])
+            assert upgraded.exit_code == 0, upgraded.output
+            with db.engine.connect() as connection:
+                rows = connection.execute(text("SELECT name, name_ru FROM member_states ORDER BY name")).all()
+            assert [tuple(row) for row in rows] == [
+                ("Oman", None), ("Republic of Kazakhstan", "Казахстан"),
+                ("United Nations", "Организация Объединённых Наций")]
+        finally:
+            assert runner.invoke(args=["db", "downgrade", "base"]).exit_code == 0
+            db.engine.dispose()

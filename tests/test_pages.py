@@ -89,7 +89,7 @@ PAGES = [
     ("/login", False, ["email", "password", "remember"]),
     ("/signup", False, ["display_name", "email", "new_password", "confirm_password"]),
     ("/reset-password", False, ["email"]),
-    ("/account", True, ["display_name"]),
+    ("/account", True, ["display_name", "locale"]),
 ]
 PAGE_IDS = [path for path, _, _ in PAGES]
 

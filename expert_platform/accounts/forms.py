@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SearchField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..enums import Role
 from ..forms import MultiCheckboxField, enum_choices
+from ..i18n import LANGUAGE_NAMES, WORKING_LANGUAGES
 from .models import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
 from .passwords import PASSWORD_MAX_LENGTH
 
@@ -81,6 +83,17 @@ class ProfileForm(FlaskForm):
         validators=[DataRequired(), Length(max=DISPLAY_NAME_MAX_LENGTH)],
         render_kw={"autocomplete": "name"},
     )
+    locale = SelectField(
+        _l("Language of pages and emails"),
+        choices=[SelectChoice(value="", label=_l("The language of my browser"))]
+        + [SelectChoice(value=code, label=LANGUAGE_NAMES[code]) for code in WORKING_LANGUAGES],
+        validators=[Optional()],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.locale.data is None:
+            self.locale.data = ""
 
 
 

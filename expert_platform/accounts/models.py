@@ -40,6 +40,8 @@ class User(UserMixin, db.Model):
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The interface language the user chose ("en", "ru"); None follows the browser. Emails use it.
+    locale: Mapped[str | None] = mapped_column(String(2))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     role_grants: Mapped[list[UserRole]] = relationship(

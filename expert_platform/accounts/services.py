@@ -19,6 +19,7 @@ from ..database import utcnow
 from ..enums import AccountTokenPurpose, Role
 from ..errors import DomainError, NotAllowed, ValidationFailed
 from ..extensions import db
+from ..i18n import current_language, in_language_of, is_working_language
 from . import passwords, tokens
 from .models import User, UserRole, new_session_token
 from .throttle import login_throttle
@@ -100,14 +101,15 @@ def _confirmation_lifetime() -> timedelta:
 
 def _send_confirmation(user: User) -> None:
     token = tokens.issue(user, AccountTokenPurpose.CONFIRM_EMAIL, _confirmation_lifetime())
-    mail.queue(
-        to=user.email,
-        subject=_("Confirm your email address"),
-        template="confirm_email",
-        user=user,
-        token=token,
-        hours=current_app.config["EMAIL_CONFIRMATION_HOURS"],
-    )
+    with in_language_of(user):
+        mail.queue(
+            to=user.email,
+            subject=_("Confirm your email address"),
+            template="confirm_email",
+            user=user,
+            token=token,
+            hours=current_app.config["EMAIL_CONFIRMATION_HOURS"],
+        )
 
 
 def sign_up(*, email: str, display_name: str, password: str) -> None:
@@ -122,11 +124,14 @@ def sign_up(*, email: str, display_name: str, password: str) -> None:
     existing = find_user_by_email(address)
     if existing is not None:
         passwords.hash_password(password)  # equal work: a new account would hash it too
-        mail.queue(to=existing.email, subject=_("Someone tried to sign up with your address"),
-                   template="signup_existing", user=existing)
+        with in_language_of(existing):
+            mail.queue(to=existing.email, subject=_("Someone tried to sign up with your address"),
+                       template="signup_existing", user=existing)
         auth_log.info("signup.existing_email user_id=%s", existing.id)
         return
     user = create_user(email=address, display_name=name, password=password)
+    # Whoever signs up on a Russian page gets Russian pages and emails until they choose otherwise.
+    user.locale = current_language()
     _send_confirmation(user)
     auth_log.info("signup.created user_id=%s", user.id)
 
@@ -211,7 +216,8 @@ def _set_password(user: User, new_password: str) -> None:
     user.password_changed_at = utcnow()
     tokens.revoke_all(user, AccountTokenPurpose.RESET_PASSWORD)
     end_all_sessions(user=user)
-    mail.queue(to=user.email, subject=_("Your password was changed"), template="password_changed", user=user)
+    with in_language_of(user):
+        mail.queue(to=user.email, subject=_("Your password was changed"), template="password_changed", user=user)
 
 
 def request_password_reset(*, email: str) -> None:
@@ -220,8 +226,9 @@ def request_password_reset(*, email: str) -> None:
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     if user is not None and user.is_active:
         token = tokens.issue(user, AccountTokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes))
-        mail.queue(to=user.email, subject=_("Reset your password"), template="reset_password",
-                   user=user, token=token, minutes=minutes)
+        with in_language_of(user):
+            mail.queue(to=user.email, subject=_("Reset your password"), template="reset_password",
+                       user=user, token=token, minutes=minutes)
         auth_log.info("reset.requested user_id=%s", user.id)
     else:
         mail.render_only(template="reset_password", user=None, token="x", minutes=minutes)
@@ -266,8 +273,16 @@ def change_password(*, actor: User, current_password: str, new_password: str) ->
     auth_log.info("password.changed user_id=%s", actor.id)
 
 
-def update_profile(*, actor: User, display_name: str) -> None:
+def update_profile(*, actor: User, display_name: str, locale: str | None = None) -> None:
     actor.display_name = _clean_display_name(display_name)
+    set_locale(user=actor, locale=locale)
+
+
+def set_locale(*, user: User, locale: str | None) -> None:
+    """Save the interface language ``user`` chose; None or "" follows the browser again."""
+    if locale and not is_working_language(locale):
+        raise ValidationFailed("locale", _("Choose one of the working languages."))
+    user.locale = locale or None
     db.session.flush()
 
 

@@ -13,6 +13,7 @@ from ..enums import Role
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..forms import ActionForm
+from ..i18n import COOKIE_NAME, is_working_language
 from ..permissions import can_manage_users, require
 from ..security import safe_next_url
 from ..thinktanks.models import Membership, ThinkTank
@@ -64,6 +65,10 @@ def login():
         except DomainError as error:
             show_error(form, error)
         else:
+            # A language chosen with the switcher before signing in becomes the account's, if it has none.
+            chosen = request.cookies.get(COOKIE_NAME)
+            if user.locale is None and is_working_language(chosen):
+                services.set_locale(user=user, locale=chosen)
             db.session.commit()
             login_user(user, remember=form.remember.data, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
             return redirect(target)
@@ -200,7 +205,8 @@ def account():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            services.update_profile(actor=current_user._get_current_object(), display_name=form.display_name.data)
+            services.update_profile(actor=current_user._get_current_object(), display_name=form.display_name.data,
+                                    locale=form.locale.data)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from ..i18n import WORKING_LANGUAGES
 from ..permissions import can_view_proposal
 from ..proposals.models import REFERENCE_PATTERN, Proposal
 from ..search import service
@@ -79,7 +80,17 @@ def show_proposal(reference: str):
     proposal = public_proposal(reference)
     if proposal is None:
         return error_response(404, not_found_message())
-    return jsonify(serialize.detail(proposal))
+    return jsonify({**serialize.detail(proposal), "translations": public_translations(proposal)})
+
+
+def public_translations(proposal: Proposal) -> list[dict]:
+    """The translations of a public proposal's text (endorsed proposals can no longer be edited, so these
+    are the ones frozen with its last revision), in language order."""
+    return [
+        {"language": row.language, "status": row.status.value, "title": row.title, "summary": row.summary,
+         "body_html": row.body_html}
+        for row in proposal.translations
+    ]
 
 
 @bp.get("/api/v1/openapi.json")
@@ -256,10 +267,32 @@ OPENAPI: dict = {
             "Proposal": {
                 "allOf": [
                     {"$ref": "#/components/schemas/Item"},
-                    {"type": "object", "required": ["body_html"],
-                     "properties": {"body_html": {"type": "string",
-                                                  "description": "The text, rendered from Markdown and cleaned."}}},
+                    {"type": "object", "required": ["body_html", "translations"],
+                     "properties": {
+                         "body_html": {"type": "string",
+                                       "description": "The text, rendered from Markdown and cleaned."},
+                         "translations": {
+                             "type": "array",
+                             "description": ("The title, summary and text in other working languages than the "
+                                             "original's (`language`), in language order; empty when there is none."),
+                             "items": {"$ref": "#/components/schemas/Translation"},
+                         },
+                     }},
                 ],
+            },
+            "Translation": {
+                "type": "object",
+                "required": ["language", "status", "title", "summary", "body_html"],
+                "properties": {
+                    "language": {"type": "string", "enum": list(WORKING_LANGUAGES),
+                                 "description": "ISO 639-1 code of a working language."},
+                    "status": {"type": "string", "enum": ["translation", "checked_translation"],
+                               "description": ("checked_translation: a second person has read it against the "
+                                               "original.")},
+                    "title": {"type": "string"},
+                    "summary": {"type": "string"},
+                    "body_html": {"type": "string", "description": "The translated text, rendered and cleaned."},
+                },
             },
             "Results": {
                 "type": "object",

@@ -36,6 +36,8 @@ class ArchiveHit:
     snippet_html: str
     authors: list[str]
     decided_at: datetime | None
+    #: The language of the text the title and snippet come from (the original, or a translation that matched).
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def index():
     results = search_service.search(text, filters, current_user, page=page, per_page=PER_PAGE, sort=sort)
     if page > results.pages:
         abort(404)
-    state_names = {state.code: state.name for state in all_states() if state.code}
+    state_names = {state.code: state.display_name for state in all_states() if state.code}
     return render_template(
         "archive/index.html",
         form=form,
@@ -88,6 +90,7 @@ def _hit(hit: search_service.Hit) -> ArchiveHit:
         snippet_html=hit.highlights["body"],
         authors=search_service.author_names(hit.proposal),
         decided_at=search_service.decided_at(hit.proposal),
+        language=hit.language,
     )
 
 

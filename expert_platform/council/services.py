@@ -195,7 +195,7 @@ def appoint(*, actor, user: User, member_state: MemberState, role: DelegationRol
             _(
                 "%(name)s already holds a seat in the delegation of %(state)s. Remove that seat first.",
                 name=user.display_name,
-                state=held.delegation.member_state.name,
+                state=held.delegation.member_state.display_name,
             ),
         )
     if role == DelegationRole.HEAD:

@@ -10,6 +10,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from ..enums import Dimension, ProfileVisibility
 from ..forms import MultiCheckboxField, enum_choices, unix_newlines
+from ..reference.services import by_display_name
 from .languages import language_choices
 from .models import (
     AFFILIATIONS_MAX_LENGTH,
@@ -106,7 +107,9 @@ class ExpertProfileForm(FlaskForm):
     def __init__(self, *args, countries=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.languages.choices = language_choices()
-        self.country.choices = [("", _l("Not given"))] + [(str(state.id), state.name) for state in countries]
+        self.country.choices = [("", _l("Not given"))] + [
+            (str(state.id), state.display_name) for state in by_display_name(countries)
+        ]
 
     @staticmethod
     def initial_data(profile) -> dict:
@@ -177,7 +180,7 @@ class DirectoryFilterForm(FlaskForm):
     def __init__(self, *args, member_states=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.member_state.choices = [("", _l("Any member state"))] + [
-            (str(state.id), state.name) for state in member_states
+            (str(state.id), state.display_name) for state in by_display_name(member_states)
         ]
         self.language.choices = [("", _l("Any language"))] + language_choices()
 

@@ -26,6 +26,7 @@ from ..accounts.models import User, UserRole
 from ..database import utcnow
 from ..enums import CommentVisibility, NotificationKind, ProposalAction, Role
 from ..extensions import db
+from ..i18n import datetime_text, in_language_of
 from ..proposals import workflow
 from ..proposals.models import Proposal
 from .models import KEY_MAX_LENGTH, EmailSetting, Notification
@@ -61,8 +62,9 @@ def notify(*, users: Iterable[User], kind: NotificationKind, proposal: Proposal 
             continue  # told already
         written.append(notification)
         if user.id not in muted:
-            text = describe(notification, user)
-            mail.queue(to=user.email, subject=text.subject, template="notification", user=user, text=text)
+            with in_language_of(user):
+                text = describe(notification, user)
+                mail.queue(to=user.email, subject=text.subject, template="notification", user=user, text=text)
     return written
 
 
@@ -293,5 +295,4 @@ def _deadline(params: dict) -> str:
     value = params.get("deadline")
     if not value:
         return ""
-    moment = datetime.fromisoformat(value)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return datetime_text(datetime.fromisoformat(value))

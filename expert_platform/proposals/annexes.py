@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from .. import permissions
@@ -54,7 +55,7 @@ def too_large_message(max_bytes: int) -> str:
 def file_size(size_bytes: int) -> str:
     """A size for people: bytes, KB or MB (1 MB = 1,048,576 bytes, as the limits are set)."""
     if size_bytes < 1024:
-        return _("%(count)d bytes", count=size_bytes)
+        return ngettext("%(num)d byte", "%(num)d bytes", size_bytes)
     if size_bytes < 1024 * 1024:
         return _("%(size)s KB", size=_one_decimal(size_bytes / 1024))
     return _("%(size)s MB", size=_one_decimal(size_bytes / (1024 * 1024)))

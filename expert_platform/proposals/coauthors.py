@@ -13,6 +13,7 @@ from ..database import utcnow
 from ..enums import AuthorStatus, Role
 from ..errors import InvalidTransition, NotAllowed, ValidationFailed
 from ..extensions import db
+from ..i18n import in_language_of
 from . import workflow
 from .models import Proposal, ProposalAuthor
 from .services import refresh_think_tanks
@@ -37,8 +38,9 @@ def invite(*, actor, proposal: Proposal, user) -> ProposalAuthor:
         row.status, row.invited_by_id, row.invited_at, row.responded_at = AuthorStatus.INVITED, actor.id, now, None
     db.session.flush()
     workflow.record_event(proposal, actor=actor, action="coauthor_invited", note=user.display_name)
-    mail.queue(to=user.email, subject=_("Invitation to co-author a proposal"), template="coauthor_invitation",
-               user=user, inviter=actor, proposal=proposal)
+    with in_language_of(user):
+        mail.queue(to=user.email, subject=_("Invitation to co-author a proposal"), template="coauthor_invitation",
+                   user=user, inviter=actor, proposal=proposal)
     return row
 
 

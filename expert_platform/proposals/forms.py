@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
+    RadioField,
     SearchField,
     SelectField,
     SelectMultipleField,
@@ -21,18 +22,20 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..accounts.models import EMAIL_MAX_LENGTH
-from ..enums import Dimension, ProposalState
+from ..enums import Dimension, ProposalState, TextStatus
 from ..experts.languages import language_choices
 from ..forms import TOO_LONG, MultiCheckboxField, enum_choices, unix_newlines
+from ..reference.services import by_display_name
 from .models import BODY_MAX_BYTES, KEYWORD_MAX_LENGTH, NOTE_MAX_LENGTH, SUMMARY_MAX_LENGTH, TITLE_MAX_LENGTH
 from .services import KEYWORDS_MAX_COUNT, REGISTER_TEXT_MAX_LENGTH, Content, RegisterFilters
+from .translations import TRANSLATION_STATUSES, TranslationContent
 
 # Room for the most keywords the service accepts, with their separators.
 KEYWORDS_TEXT_MAX_LENGTH = KEYWORDS_MAX_COUNT * (KEYWORD_MAX_LENGTH + 2) * 2
 
 
-class ProposalForm(FlaskForm):
-    """What an author types: the same form starts a draft and edits one."""
+class ProposalTextForm(FlaskForm):
+    """The title, summary and text: of the original (``ProposalForm``) and of a translation."""
 
     title = StringField(
         _l("Title"),
@@ -56,6 +59,11 @@ class ProposalForm(FlaskForm):
                        "At most 200 KB."),
         render_kw={"rows": 24, "spellcheck": "true"},
     )
+
+
+class ProposalForm(ProposalTextForm):
+    """What an author types: the same form starts a draft and edits one."""
+
     dimensions = MultiCheckboxField(_l("Dimensions"), choices=enum_choices(Dimension))
     member_states = SelectMultipleField(
         _l("Member states concerned"),
@@ -74,7 +82,7 @@ class ProposalForm(FlaskForm):
 
     def __init__(self, *args, member_states=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.member_states.choices = [(state.id, state.name) for state in member_states]
+        self.member_states.choices = [(state.id, state.display_name) for state in by_display_name(member_states)]
         self.language.choices = language_choices()
 
     @staticmethod
@@ -106,6 +114,33 @@ class ProposalForm(FlaskForm):
 class EditProposalForm(ProposalForm):
     #: The proposal's version when the form was opened: a save from an older one is a conflict.
     opened_at_version = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,9}$")])
+
+
+class TranslationForm(ProposalTextForm):
+    """A translation of the proposal's title, summary and text, and whether it has been checked."""
+
+    status = RadioField(
+        _l("Status"),
+        default=TextStatus.TRANSLATION.value,
+        # The service names a status that is not offered itself.
+        validate_choice=False,
+        description=_l("Mark the translation as checked once a second person has read it against the original."),
+    )
+    #: The proposal's version when the form was opened: a save from an older one is a conflict.
+    opened_at_version = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,9}$")])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Labels read when the form is built, in the request's language.
+        self.status.choices = [(status.value, status.label) for status in TRANSLATION_STATUSES]
+
+    def content(self) -> TranslationContent:
+        return TranslationContent(
+            title=self.title.data or "",
+            summary=self.summary.data or "",
+            body=self.body.data or "",
+            status=self.status.data or "",
+        )
 
 
 class ActionNoteForm(FlaskForm):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..database import UTCDateTime, enum_column, utcnow
-from ..enums import AuthorStatus, Dimension, ProposalState
+from ..enums import AuthorStatus, Dimension, ProposalState, TextStatus
 from ..extensions import db
 from ..reference.models import MemberState
 from ..thinktanks.models import ThinkTank
@@ -86,6 +86,10 @@ class Proposal(db.Model):
         back_populates="proposal", order_by="ProposalRevision.number"
     )
     events: Mapped[list[ProposalEvent]] = relationship(back_populates="proposal", order_by="ProposalEvent.id")
+    translations: Mapped[list[ProposalTranslation]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", lazy="selectin",
+        order_by="ProposalTranslation.language",
+    )
 
     def author_row(self, user) -> ProposalAuthor | None:
         user_id = getattr(user, "id", None)
@@ -205,6 +209,34 @@ class ProposalRevision(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     proposal: Mapped[Proposal] = relationship(back_populates="revisions")
+
+
+class ProposalTranslation(db.Model):
+    """The working copy of a proposal's title, summary and body in another working language than the
+    original's (``Proposal.language``). Its co-authors edit it with the original; each submission freezes
+    it into the revision (``ProposalRevision.content["translations"]``)."""
+
+    __tablename__ = "proposal_translations"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "language"),
+        CheckConstraint("status <> 'original'", name="status_is_a_translation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[TextStatus] = mapped_column(enum_column(TextStatus), default=TextStatus.TRANSLATION)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    summary: Mapped[str] = mapped_column(String(SUMMARY_MAX_LENGTH), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="translations")
+
+    def __repr__(self) -> str:
+        return f"<ProposalTranslation {self.proposal_id} {self.language} {self.status.value}>"
 
 
 class ProposalEvent(db.Model):

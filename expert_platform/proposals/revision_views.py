@@ -27,7 +27,7 @@ from ..forms import ActionForm
 from ..permissions import can_edit_proposal, require
 from ..security import accepts_body_up_to, safe_next_url
 from ..web import flash_error, flash_success, show_error
-from . import annexes
+from . import annexes, translations
 from .diff import word_diff_html
 from .models import Annex, Proposal, ProposalRevision
 from .views import visible_proposal
@@ -123,10 +123,14 @@ def dimension_label(value: str) -> str:
 def show(proposal_id: int, number: int):
     proposal = visible_proposal(proposal_id)
     revision = _revision_of(proposal, number)
+    texts = translations.texts_of_revision(revision)
     return render_template(
         "revisions/show.html",
         proposal=proposal,
         revision=revision,
+        texts=texts,
+        shown=translations.chosen_text(texts, request.args.get("text")),
+        text_link=lambda code: url_for("revisions.show", proposal_id=proposal.id, number=revision.number, text=code),
         revision_count=len(proposal.revisions),
         annexes=annexes.annexes_of_revision(revision),
         language=language_name(revision.language),

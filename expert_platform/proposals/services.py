@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import permissions, sanitize
@@ -16,6 +17,7 @@ from ..database import utcnow
 from ..enums import AuthorStatus, Dimension, ProposalState, StateKind, ThinkTankStatus
 from ..errors import NotAllowed, ValidationFailed
 from ..extensions import db
+from ..i18n import current_language
 from ..reference.models import MemberState
 from ..thinktanks.models import Membership, ThinkTank
 from . import workflow
@@ -35,14 +37,18 @@ from .models import (
 
 KEYWORDS_MAX_COUNT = 20
 
-#: The outline a new proposal's text starts with.
-OUTLINE = (
+#: The outline a new proposal's text starts with, in the language of the page that starts it.
+_OUTLINE = _l(
     "## Problem\n\nWhat problem does the measure address, and for whom?\n\n"
     "## Proposed measure\n\nWhat should the member states agree to do?\n\n"
     "## Implementation\n\nWho does what, in which order, by when?\n\n"
     "## Resources\n\nWhat does it cost, and who provides it?\n\n"
     "## Risks\n\nWhat could go wrong, and how is it mitigated?\n"
 )
+
+
+def outline() -> str:
+    return str(_OUTLINE)
 
 
 class EditConflict(ValidationFailed):
@@ -75,21 +81,29 @@ class Content:
     keywords: Iterable[str]
 
 
-def _checked_content(content: Content) -> dict:
-    from ..experts.languages import is_language_code
-    from ..experts.services import normalize_keyword
-
-    title = " ".join((content.title or "").split())
+def checked_text(*, title: str, summary: str, body: str) -> tuple[str, str, str]:
+    """The title (spaces collapsed), summary (stripped) and body (Unix newlines) of a proposal or of a
+    translation of it. Raises ValidationFailed naming the field for a title missing or over 200
+    characters, a summary over 1,500 characters or a body over 200 KB."""
+    title = " ".join((title or "").split())
     if not title:
         raise ValidationFailed("title", _("Enter a title."))
     if len(title) > TITLE_MAX_LENGTH:
         raise ValidationFailed("title", _("Use at most %(count)d characters.", count=TITLE_MAX_LENGTH))
-    summary = (content.summary or "").strip()
+    summary = (summary or "").strip()
     if len(summary) > SUMMARY_MAX_LENGTH:
         raise ValidationFailed("summary", _("Use at most %(count)d characters.", count=SUMMARY_MAX_LENGTH))
-    body = (content.body or "").replace("\r\n", "\n")
+    body = (body or "").replace("\r\n", "\n")
     if len(body.encode("utf-8")) > BODY_MAX_BYTES:
         raise ValidationFailed("body", _("The text is larger than 200 KB. Move long material into a PDF annex."))
+    return title, summary, body
+
+
+def _checked_content(content: Content) -> dict:
+    from ..experts.languages import is_language_code
+    from ..experts.services import normalize_keyword
+
+    title, summary, body = checked_text(title=content.title, summary=content.summary, body=content.body)
     language = (content.language or "").strip().lower()
     if not is_language_code(language):
         raise ValidationFailed("language", _("Choose the language the proposal is written in."))
@@ -161,9 +175,10 @@ def refresh_think_tanks(proposal: Proposal) -> None:
     proposal.think_tanks = [kept.get(i) or ProposalThinkTank(think_tank_id=i) for i in sorted(tank_ids)]
 
 
-def new_content(*, title: str = "", language: str = "en") -> Content:
-    """The content of a proposal that is just being started: the outline as its text."""
-    return Content(title=title, summary="", body=OUTLINE, language=language, dimensions=(),
+def new_content(*, title: str = "", language: str | None = None) -> Content:
+    """The content of a proposal that is just being started: the outline as its text, both in the
+    interface language unless another language is given."""
+    return Content(title=title, summary="", body=outline(), language=language or current_language(), dimensions=(),
                    member_state_ids=(), keywords=())
 
 
@@ -195,13 +210,31 @@ def save_content(*, actor, proposal: Proposal, content: Content, opened_at_versi
     newer than the form's (compared explicitly, and again in the UPDATE, so two saves racing
     from the same version cannot both win), and ValidationFailed naming the field for a title
     missing or over 200 characters, a summary over 1,500, a text over 200 KB, an unknown language,
-    dimension or member state, a keyword over 60 characters or more than 20 keywords.
+    a language the proposal has a translation into, an unknown dimension or member state, a keyword
+    over 60 characters or more than 20 keywords.
     """
     if not permissions.can_edit_proposal(actor, proposal):
         raise NotAllowed(_("You may not edit this proposal now."))
     if proposal.version != opened_at_version:
         raise EditConflict(proposal)
     checked = _checked_content(content)
+    if checked["language"] != proposal.language and any(
+        row.language == checked["language"] for row in proposal.translations
+    ):
+        raise ValidationFailed("language", _(
+            "The proposal has a translation into this language. Remove the translation first if the original "
+            "is now in this language."
+        ))
+    claim_next_version(proposal, opened_at_version)
+    _apply(proposal, checked)
+    refresh_think_tanks(proposal)
+    db.session.flush()
+
+
+def claim_next_version(proposal: Proposal, opened_at_version: int) -> None:
+    """Bump the proposal's version and ``updated_at`` if it is still at ``opened_at_version``; raises
+    EditConflict otherwise. The version is compared again in the UPDATE, so two saves racing from the
+    same version cannot both win."""
     claimed = db.session.execute(
         Proposal.__table__.update()
         .where(Proposal.id == proposal.id, Proposal.version == opened_at_version)
@@ -211,9 +244,6 @@ def save_content(*, actor, proposal: Proposal, content: Content, opened_at_versi
         db.session.refresh(proposal)
         raise EditConflict(proposal)
     db.session.refresh(proposal, ["version", "updated_at"])
-    _apply(proposal, checked)
-    refresh_think_tanks(proposal)
-    db.session.flush()
 
 
 def is_editable(proposal: Proposal) -> bool:

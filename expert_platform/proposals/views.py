@@ -20,6 +20,7 @@ from ..errors import DomainError, ValidationFailed, recover_refused_token
 from ..experts.languages import language_name
 from ..extensions import db
 from ..forms import ActionForm
+from ..i18n import LANGUAGE_NAMES
 from ..permissions import (
     can_act_as_author,
     can_answer_coauthor_invitation,
@@ -40,7 +41,7 @@ from ..review.models import Review
 from ..search import service as search_service
 from ..thinktanks.models import ThinkTank
 from ..web import flash_error, flash_success, get_child_or_404, show_error
-from . import coauthors, services, workflow
+from . import coauthors, services, translations, workflow
 from .forms import (
     ANSWER_ACCEPT,
     ANSWER_DECLINE,
@@ -49,6 +50,7 @@ from .forms import (
     InviteCoauthorForm,
     ProposalForm,
     RegisterFilterForm,
+    TranslationForm,
 )
 from .models import REFERENCE_PATTERN, Proposal, ProposalAuthor, ProposalEvent, ProposalThinkTank
 
@@ -269,11 +271,11 @@ def _preview(form: ProposalForm) -> dict:
     }
 
 
-def _kept_text_page(message: str, *, status: int):
+def _kept_text_page(message: str, *, status: int, back_url: str | None = None):
     """The posted title, summary and text in read-only fields to copy: only what was posted, never
-    anything stored, so it is safe whoever asks."""
+    anything stored, so it is safe whoever asks. ``back_url`` leads back to a form to paste them into."""
     posted = {name: request.form.get(name, "") for name in ("title", "summary", "body")}
-    return render_template("proposals/kept_text.html", message=message, posted=posted), status
+    return render_template("proposals/kept_text.html", message=message, posted=posted, back_url=back_url), status
 
 
 def _no_longer_editable(proposal: Proposal, *, status: int):
@@ -308,13 +310,20 @@ def _form_after_refused_token(endpoint: str):
         return None
     if not can_edit_proposal(current_user, proposal):
         return _no_longer_editable(proposal, status=400)
+    if endpoint == "proposals.translation":
+        language = (request.view_args or {}).get("language")
+        if language not in translations.translatable_languages(proposal):
+            return None
+        form = TranslationForm()
+        form.form_errors.append(expired)
+        return _translation_page(proposal, language, form, status=400)
     form = EditProposalForm(member_states=member_states())
     form.form_errors.append(expired)
     return _edit_page(proposal, form, status=400)
 
 
 def _register_token_recovery(state) -> None:
-    for endpoint in ("proposals.new", "proposals.edit"):
+    for endpoint in ("proposals.new", "proposals.edit", "proposals.translation"):
         recover_refused_token(state.app, endpoint, lambda endpoint=endpoint: _form_after_refused_token(endpoint))
 
 
@@ -351,6 +360,8 @@ def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None
         select(ProposalEvent).where(ProposalEvent.proposal_id == proposal.id).order_by(ProposalEvent.id)
     ).all()
     action_forms = {action: ActionNoteForm(formdata=None) for action in _author_actions(proposal)}
+    texts = translations.texts_of_proposal(proposal)
+    can_edit = can_edit_proposal(viewer, proposal)
     if failed_action is not None and failed_action[0] in action_forms:
         action_forms[failed_action[0]] = failed_action[1]
     return render_template(
@@ -361,7 +372,11 @@ def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None
         invited=[row for row in proposal.authors if row.status == AuthorStatus.INVITED],
         events=[(event, describe_event(event)) for event in events if can_view_event(viewer, proposal, event)],
         action_forms=action_forms,
-        can_edit=can_edit_proposal(viewer, proposal),
+        can_edit=can_edit,
+        texts=texts,
+        shown=translations.chosen_text(texts, request.args.get("text")),
+        text_link=_text_link(proposal),
+        translation_slots=_translation_slots(proposal) if can_edit else [],
         can_manage=can_manage_coauthors(viewer, proposal),
         invite_form=invite_form or InviteCoauthorForm(formdata=None),
         language_name=language_name,
@@ -370,6 +385,23 @@ def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None
         related=search_service.more_like_this(proposal, viewer) if proposal.state == S.ENDORSED else [],
         citation=citation_text(proposal) if proposal.state == S.ENDORSED and proposal.reference else None,
     ), status
+
+
+def _text_link(proposal: Proposal):
+    """The reader switch's addresses: the permalink's when the page was reached by it, else the page's by id
+    (also when a form of the page was refused and the page is shown at the form's address)."""
+    if request.endpoint == "proposals.permalink":
+        return lambda code: url_for("proposals.permalink", reference=proposal.reference, text=code)
+    return lambda code: url_for("proposals.show", proposal_id=proposal.id, text=code)
+
+
+def _translation_slots(proposal: Proposal) -> list[tuple[str, str, object]]:
+    """For the authors' "Translations" section: (code, name, translation or None) of each working
+    language the proposal may be translated into."""
+    return [
+        (code, LANGUAGE_NAMES[code], translations.translation_in(proposal, code))
+        for code in translations.translatable_languages(proposal)
+    ]
 
 
 def _reviews_shared_with(viewer, proposal: Proposal) -> list[tuple[Review, str]]:
@@ -572,3 +604,97 @@ def answer_invitation(proposal_id: int):
         return redirect(url_for("proposals.show", proposal_id=proposal.id))
     flash_success(_("You declined to co-author “%(title)s”.", title=proposal.title))
     return redirect(url_for("proposals.mine"))
+
+
+# --- Translations ------------------------------------------------------------------------------
+
+
+def _translatable_language(proposal: Proposal, language: str) -> str:
+    """``language`` if the proposal may have a translation into it; 404 for any other (not a working
+    language, or the original's)."""
+    if language not in translations.translatable_languages(proposal):
+        abort(404)
+    return language
+
+
+# No login_required: a signed-out visitor gets the same 404 as everyone else who may not see a draft.
+@bp.route("/proposals/<int:proposal_id>/translations/<language>", methods=["GET", "POST"])
+def translation(proposal_id: int, language: str):
+    """Add or edit the translation into ``language``: the co-authors, while they may edit the proposal."""
+    proposal = visible_proposal(proposal_id)
+    _translatable_language(proposal, language)
+    if request.method == "POST" and not can_edit_proposal(current_user, proposal) and can_act_as_author(
+        current_user, proposal
+    ):
+        return _no_longer_editable(proposal, status=409)
+    require(can_edit_proposal(current_user, proposal))
+    if request.method == "GET":
+        stored = translations.translation_in(proposal, language)
+        initial = {"opened_at_version": str(proposal.version)}
+        if stored is not None:
+            initial.update(title=stored.title, summary=stored.summary, body=stored.body, status=stored.status.value)
+        form = TranslationForm(data=initial)
+    else:
+        form = TranslationForm()
+    if _wants_preview():
+        return _translation_page(proposal, language, form, preview=_preview(form))
+    if form.validate_on_submit():
+        try:
+            translations.save_translation(actor=_actor(), proposal=proposal, language=language,
+                                          content=form.content(), opened_at_version=int(form.opened_at_version.data))
+        except services.EditConflict:
+            db.session.rollback()
+            return _kept_text_page(
+                _("A co-author saved this proposal after you opened the translation. Your text was not saved; it "
+                  "is kept below: copy it, open the translation again and merge it there."),
+                status=409,
+                back_url=url_for("proposals.translation", proposal_id=proposal.id, language=language),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash_success(_("The translation is saved."))
+            return redirect(url_for("proposals.show", proposal_id=proposal.id, text=language))
+    return _translation_page(proposal, language, form)
+
+
+def _translation_page(proposal: Proposal, language: str, form: TranslationForm, *, preview: dict | None = None,
+                      status: int = 200):
+    return render_template(
+        "proposals/translation.html",
+        proposal=proposal,
+        language=language,
+        language_autonym=LANGUAGE_NAMES[language],
+        is_new=translations.translation_in(proposal, language) is None,
+        form=form,
+        preview=preview,
+        language_name=language_name,
+    ), status
+
+
+@bp.route("/proposals/<int:proposal_id>/translations/<language>/remove", methods=["GET", "POST"])
+def remove_translation(proposal_id: int, language: str):
+    """Ask, then remove the translation into ``language`` (frozen revisions keep theirs)."""
+    proposal = visible_proposal(proposal_id)
+    _translatable_language(proposal, language)
+    require(can_edit_proposal(current_user, proposal))
+    stored = translations.translation_in(proposal, language)
+    if stored is None:
+        abort(404)
+    form = ActionForm()
+    if request.method == "GET":
+        return render_template("proposals/remove_translation.html", proposal=proposal, translation=stored,
+                               language_autonym=LANGUAGE_NAMES[language], form=form)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        translations.remove_translation(actor=_actor(), proposal=proposal, language=language)
+    except DomainError as error:
+        db.session.rollback()
+        flash_error(error.message)
+    else:
+        db.session.commit()
+        flash_success(_("The translation is removed."))
+    return redirect(url_for("proposals.show", proposal_id=proposal.id))

@@ -235,6 +235,8 @@ def _next_reference(year: int) -> str:
 
 
 def _freeze_revision(proposal: Proposal, actor) -> ProposalRevision:
+    from .translations import frozen_translations  # translations builds on services, which imports this module
+
     number = (
         db.session.scalar(select(func.max(ProposalRevision.number)).where(ProposalRevision.proposal_id == proposal.id))
         or 0
@@ -263,6 +265,7 @@ def _freeze_revision(proposal: Proposal, actor) -> ProposalRevision:
                 for row in proposal.coauthors
             ],
             "annex_ids": list(annex_ids),
+            "translations": frozen_translations(proposal),
         },
         created_by_id=getattr(actor, "id", None),
     )

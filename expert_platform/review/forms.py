@@ -123,7 +123,7 @@ class AssignRapporteurForm(FlaskForm):
 def candidate_label(candidate) -> str:
     """"Name (delegation of China)", and "conflict of interest" when one was found."""
     label = _("%(name)s (delegation of %(state)s)", name=candidate.user.display_name,
-              state=candidate.seat.delegation.member_state.name)
+              state=candidate.seat.delegation.member_state.display_name)
     if candidate.conflicts:
         return _("%(candidate)s: conflict of interest", candidate=label)
     return label

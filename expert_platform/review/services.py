@@ -114,7 +114,7 @@ def conflicts_of(*, proposal: Proposal, user: User, seat: DelegationSeat | None,
             reasons.append(_("belongs to %(think_tank)s, an authoring think tank",
                              think_tank=authoring[membership.think_tank_id].name))
     if seat is not None and seat.is_current:
-        states = {tank.member_state_id: tank.member_state.name for tank in authoring.values()}
+        states = {tank.member_state_id: tank.member_state.display_name for tank in authoring.values()}
         if seat.delegation.member_state_id in states:
             reasons.append(_("sits in the delegation of %(state)s, the member state of an authoring think tank",
                              state=states[seat.delegation.member_state_id]))

@@ -21,6 +21,7 @@ from ..enums import ProposalAction
 from ..errors import DomainError, InvalidTransition
 from ..extensions import db
 from ..forms import ActionForm
+from ..i18n import datetime_text
 from ..permissions import (
     can_assign_rapporteurs,
     can_record_position,
@@ -324,8 +325,8 @@ def open_round(proposal_id: int):
         proposal, OpenRoundForm(), "open_round_form",
         lambda form: rounds.open_round(actor=_actor(), proposal=proposal, kind=form.kind.data,
                                        deadline_at=form.deadline_at),
-        lambda round_: _("The %(kind)s is open until %(deadline)s UTC. Every delegation is asked for its position.",
-                         kind=round_.kind.label.lower(), deadline=f"{round_.deadline_at:%Y-%m-%d %H:%M}"),
+        lambda round_: _("The %(kind)s is open until %(deadline)s. Every delegation is asked for its position.",
+                         kind=round_.kind.label.lower(), deadline=datetime_text(round_.deadline_at)),
     )
 
 

@@ -80,6 +80,13 @@ def open_index() -> whoosh_index.Index:
     return whoosh_index.open_dir(str(root / name))
 
 
+def is_stale() -> bool:
+    """Whether the current index was written with other fields than ``build_schema``'s (an older version
+    of the code: a new stored field, say). Such an index cannot take the code's documents; ``flask
+    search sync`` rebuilds it."""
+    return set(open_index().schema.names()) != set(build_schema().names())
+
+
 def writer(*, documents: int = 0):
     """A writer of the current index; waits for another process's writer instead of failing. For a
     batch of ``documents`` >= PARALLEL_INDEXING (an import, a rebuild), Whoosh's multiprocessing writer:

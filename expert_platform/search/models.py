@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, Index, SmallInteger, String, Text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,12 +33,15 @@ _VECTOR = Text().with_variant(TSVECTOR(), "postgresql")
 
 class SearchDocument(db.Model):
     """A public proposal as the PostgreSQL search backend holds it (``search/postgres.py``): the stored
-    text for highlighting and ``flask search check``, and its tsvectors. Only the vector of the
-    proposal's own language configuration holds words (english, russian, or simple for every other
-    language, Chinese, Japanese and Korean cut into character pairs first); the others are empty, never
-    NULL, so that NOT keeps its meaning. Title words carry weight A, the summary and body B. ``people``
-    holds the authors (A), think tanks (B) and keywords (C) unstemmed; ``words`` every word as written,
-    for "did you mean". The table exists on SQLite too (one schema for both), empty there."""
+    text of its original for highlighting and ``flask search check`` (its translations' in
+    ``search_translations``), and its tsvectors. Each text is in the vector of its language's
+    configuration (english, russian, or simple for every other language, Chinese, Japanese and Korean cut
+    into character pairs first): the original with the authors, think tanks and keywords (weight D), each
+    translation alone; the vectors no text went to are empty, never NULL, so that NOT keeps its meaning.
+    Title words carry weight A, the summary and body B. ``text_count`` is how many texts the proposal has
+    (1: the original alone; a query compiled to one tsquery per vector is right only then). ``people``
+    holds the authors (A), think tanks (B) and keywords (C) unstemmed; ``words`` every word of every text
+    as written, for "did you mean". The table exists on SQLite too (one schema for both), empty there."""
 
     __tablename__ = "search_documents"
     __table_args__ = tuple(
@@ -57,12 +60,26 @@ class SearchDocument(db.Model):
     authors: Mapped[str] = mapped_column(Text, default="")
     think_tanks: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[str] = mapped_column(Text, default="")
+    text_count: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     english = mapped_column(_VECTOR, nullable=False)
     russian = mapped_column(_VECTOR, nullable=False)
     simple = mapped_column(_VECTOR, nullable=False)
     people = mapped_column(_VECTOR, nullable=False)
     words = mapped_column(_VECTOR, nullable=False)
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SearchTranslation(db.Model):
+    """A translation of a document's proposal as the PostgreSQL backend stores it, for highlighting and
+    ``flask search check`` (its words are in the document's vector of its language)."""
+
+    __tablename__ = "search_translations"
+
+    proposal_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
 
 
 class SearchFacet(db.Model):

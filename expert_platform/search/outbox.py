@@ -1,7 +1,7 @@
 """Keeping the index in step with the database, through an outbox (ARCHITECTURE.md section 6).
 
 Every flush that writes a proposal or one of its rows (authors, keywords, dimensions, member states,
-think tanks), and every workflow transition (a conditional UPDATE the session does not track), adds
+think tanks, translations), and every workflow transition (a conditional UPDATE the session does not track), adds
 a ``search_outbox`` row in the same transaction. After the commit the rows of that transaction are
 applied in a session of their own: the index is searchable within a moment, a rolled-back change
 leaves nothing, and a process that dies between its commit and its indexing leaves rows that the
@@ -28,13 +28,15 @@ from ..proposals.models import (
     ProposalKeyword,
     ProposalMemberState,
     ProposalThinkTank,
+    ProposalTranslation,
 )
 from ..thinktanks.models import ThinkTank
 from .models import SearchOutboxEntry
 
 log = logging.getLogger(__name__)
 _PENDING_KEY = "search_pending"
-_CHILD_ROWS = (ProposalAuthor, ProposalDimension, ProposalKeyword, ProposalMemberState, ProposalThinkTank)
+_CHILD_ROWS = (ProposalAuthor, ProposalDimension, ProposalKeyword, ProposalMemberState, ProposalThinkTank,
+               ProposalTranslation)
 
 
 def _renamed(instance, attribute: str) -> bool:

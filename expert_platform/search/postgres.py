@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from ..extensions import db
 from .query import _tokens
-from .schema import CJK
+from .schema import CJK, variant_of
 
 #: Each language variant's tsvector column; the column's name is its text search configuration's.
 COLUMN_OF_VARIANT = {"en": "english", "ru": "russian", "cjk": "simple", "any": "simple"}
@@ -67,26 +67,36 @@ def index_text(value: str, variant: str) -> str:
 
 # --- writing ---------------------------------------------------------------------------------------
 
+#: Each vector holds the original when it is in that vector's language (with the authors, think tanks and
+#: keywords, weight D) and the translation in that language if there is one (``:english_title``...,
+#: empty otherwise): the people are in one text vector only, so a match among them counts once.
 _UPSERT = text("""
 INSERT INTO search_documents (proposal_id, reference, variant, language, year, decided, title, body, authors,
-                              think_tanks, keywords, english, russian, simple, people, words, indexed_at)
+                              think_tanks, keywords, text_count, english, russian, simple, people, words,
+                              indexed_at)
 VALUES (:proposal_id, :reference, :variant, :language, :year, :decided, :title, :body, :authors, :think_tanks,
-        :keywords,
+        :keywords, :text_count,
         CASE WHEN :column = 'english' THEN setweight(to_tsvector('english', :title_text), 'A')
              || setweight(to_tsvector('english', :body_text), 'B') || setweight(to_tsvector('english', :authors), 'D')
              || setweight(to_tsvector('english', :think_tanks), 'D')
              || setweight(to_tsvector('english', :keywords), 'D')
-             ELSE ''::tsvector END,
+             ELSE ''::tsvector END
+             || setweight(to_tsvector('english', :english_title), 'A')
+             || setweight(to_tsvector('english', :english_body), 'B'),
         CASE WHEN :column = 'russian' THEN setweight(to_tsvector('russian', :title_text), 'A')
              || setweight(to_tsvector('russian', :body_text), 'B') || setweight(to_tsvector('russian', :authors), 'D')
              || setweight(to_tsvector('russian', :think_tanks), 'D')
              || setweight(to_tsvector('russian', :keywords), 'D')
-             ELSE ''::tsvector END,
+             ELSE ''::tsvector END
+             || setweight(to_tsvector('russian', :russian_title), 'A')
+             || setweight(to_tsvector('russian', :russian_body), 'B'),
         CASE WHEN :column = 'simple' THEN setweight(to_tsvector('simple', :title_text), 'A')
              || setweight(to_tsvector('simple', :body_text), 'B') || setweight(to_tsvector('simple', :authors), 'D')
              || setweight(to_tsvector('simple', :think_tanks), 'D')
              || setweight(to_tsvector('simple', :keywords), 'D')
-             ELSE ''::tsvector END,
+             ELSE ''::tsvector END
+             || setweight(to_tsvector('simple', :simple_title), 'A')
+             || setweight(to_tsvector('simple', :simple_body), 'B'),
         setweight(to_tsvector('simple', :authors), 'A') || setweight(to_tsvector('simple', :think_tanks), 'B')
              || setweight(to_tsvector('simple', :keywords), 'C'),
         strip(to_tsvector('simple', :words)),
@@ -95,9 +105,11 @@ ON CONFLICT (proposal_id) DO UPDATE SET
     reference = EXCLUDED.reference, variant = EXCLUDED.variant, language = EXCLUDED.language,
     year = EXCLUDED.year, decided = EXCLUDED.decided, title = EXCLUDED.title, body = EXCLUDED.body,
     authors = EXCLUDED.authors, think_tanks = EXCLUDED.think_tanks, keywords = EXCLUDED.keywords,
-    english = EXCLUDED.english, russian = EXCLUDED.russian, simple = EXCLUDED.simple,
-    people = EXCLUDED.people, words = EXCLUDED.words, indexed_at = EXCLUDED.indexed_at
+    text_count = EXCLUDED.text_count, english = EXCLUDED.english, russian = EXCLUDED.russian,
+    simple = EXCLUDED.simple, people = EXCLUDED.people, words = EXCLUDED.words, indexed_at = EXCLUDED.indexed_at
 """)
+_INSERT_TRANSLATION = text("INSERT INTO search_translations (proposal_id, language, variant, title, body) "
+                           "VALUES (:proposal_id, :language, :variant, :title, :body)")
 _INSERT_FACET = text("INSERT INTO search_facets (proposal_id, name, value) VALUES (:proposal_id, :name, :value)")
 _FACET_OF_FIELD = {"facet_dimension": "dimension", "facet_member_state": "member_state",
                    "facet_think_tank": "think_tank", "facet_language": "language", "facet_year": "year"}
@@ -105,14 +117,27 @@ _FACET_OF_FIELD = {"facet_dimension": "dimension", "facet_member_state": "member
 
 def _row_of(document: dict, full_body: str) -> dict:
     variant = document["variant"]
-    return {
+    row = {
         "proposal_id": int(document["proposal_id"]), "reference": document["reference"], "variant": variant,
         "language": document["facet_language"], "year": document["facet_year"], "decided": document["decided"],
         "title": document["stored_title"], "body": document["stored_body"], "authors": document["author"],
         "think_tanks": document["thinktank"], "keywords": document["keyword"], "column": COLUMN_OF_VARIANT[variant],
         "title_text": index_text(document["stored_title"], variant), "body_text": index_text(full_body, variant),
-        "words": document["words"],
+        "words": document["words"], "text_count": 1 + len(document["stored_translations"]),
+        **{f"{column}_{part}": "" for column in COLUMNS for part in ("title", "body")},
     }
+    for language, title, _stored in document["stored_translations"]:
+        translated = variant_of(language)
+        column = COLUMN_OF_VARIANT[translated]
+        # The whole text is indexed (the document's field), the stored one is cut.
+        row[f"{column}_title"] = index_text(title, translated)
+        row[f"{column}_body"] = index_text(document[f"body_{translated}"], translated)
+    return row
+
+
+def _translations_of(document: dict) -> list[dict]:
+    return [{"proposal_id": int(document["proposal_id"]), "language": language, "variant": variant_of(language),
+             "title": title, "body": body} for language, title, body in document["stored_translations"]]
 
 
 def _facets_of(document: dict) -> list[dict]:
@@ -132,15 +157,20 @@ def write(session, documents: list[tuple[dict, str]]) -> None:
     session.execute(_UPSERT, [_row_of(document, body) for document, body in documents])
     ids = [int(document["proposal_id"]) for document, _body in documents]
     session.execute(text("DELETE FROM search_facets WHERE proposal_id = ANY(:ids)"), {"ids": ids})
+    session.execute(text("DELETE FROM search_translations WHERE proposal_id = ANY(:ids)"), {"ids": ids})
     facets = [row for document, _body in documents for row in _facets_of(document)]
     if facets:
         session.execute(_INSERT_FACET, facets)
+    translations = [row for document, _body in documents for row in _translations_of(document)]
+    if translations:
+        session.execute(_INSERT_TRANSLATION, translations)
 
 
 def remove(session, proposal_ids: list[int]) -> None:
     if not proposal_ids:
         return
     session.execute(text("DELETE FROM search_facets WHERE proposal_id = ANY(:ids)"), {"ids": proposal_ids})
+    session.execute(text("DELETE FROM search_translations WHERE proposal_id = ANY(:ids)"), {"ids": proposal_ids})
     session.execute(text("DELETE FROM search_documents WHERE proposal_id = ANY(:ids)"), {"ids": proposal_ids})
 
 
@@ -148,6 +178,7 @@ def clear(session) -> None:
     """Empty the index (a rebuild, in the transaction that refills it: readers see the old rows until
     it commits)."""
     session.execute(text("DELETE FROM search_facets"))
+    session.execute(text("DELETE FROM search_translations"))
     session.execute(text("DELETE FROM search_documents"))
 
 
@@ -163,6 +194,10 @@ def stored_entries(session=None) -> dict[str, dict]:
     for proposal_id, name, value in session.execute(
             text("SELECT proposal_id, name, value FROM search_facets ORDER BY proposal_id, name, value")):
         facets.setdefault(proposal_id, {}).setdefault(name, []).append(value)
+    translations: dict[int, list[list[str]]] = {}
+    for proposal_id, language, title, body in session.execute(
+            text("SELECT proposal_id, language, title, body FROM search_translations ORDER BY proposal_id, language")):
+        translations.setdefault(proposal_id, []).append([language, title, body])
     entries = {}
     for row in session.execute(text(
             "SELECT proposal_id, reference, title, body, authors, think_tanks, keywords, language, year, decided "
@@ -172,7 +207,7 @@ def stored_entries(session=None) -> dict[str, dict]:
             "proposal_id": str(row["proposal_id"]), "reference": row["reference"], "stored_title": row["title"],
             "stored_body": row["body"], "author": row["authors"], "thinktank": row["think_tanks"],
             "keyword": row["keywords"], "facet_language": row["language"], "facet_year": row["year"],
-            "decided": row["decided"],
+            "decided": row["decided"], "stored_translations": translations.get(row["proposal_id"], []),
             **{field: ",".join(own.get(name, [])) for field, name in _FACET_OF_FIELD.items()
                if name not in ("language", "year")},
         }
@@ -188,8 +223,13 @@ def _quoted(word: str) -> str:
 
 
 class _Compiled:
-    """A plan compiled to a SQL condition on ``d`` (search_documents), with its parameters, and per
-    column the tsquery expressions of its positive leaves (for ranking and highlighting)."""
+    """A plan compiled to SQL conditions on ``d`` (search_documents), with their parameters, and per
+    column the tsquery expressions of its positive leaves (for ranking and highlighting).
+
+    ``branches``: conditions matching disjoint sets of documents, whose union is the query's matches.
+    Each leaf (a word, phrase or prefix) matches a proposal when any of its texts holds it, and AND,
+    OR and NOT combine what the leaves say of the whole proposal (as the Whoosh backend does): a phrase
+    stays within one text, an excluded word excludes the proposal whichever text holds it."""
 
     def __init__(self, plan) -> None:
         self.params: dict[str, object] = {}
@@ -199,18 +239,25 @@ class _Compiled:
         self.title_marks: dict[str, list[str]] = {column: [] for column in COLUMNS}
         self.body_marks: dict[str, list[str]] = {column: [] for column in COLUMNS}
         self.condition = "TRUE" if plan is None else self._condition(plan, positive=True)
+        self.branches = [self.condition]
+        #: column -> the whole query as one tsquery (a plan of text leaves only), ranking proposals of one text.
+        self.trees: dict[str, str] = {}
         if plan is not None and _is_tree(plan):
-            # Every leaf searches the text: one tsquery per configuration, the whole query in it, which the
-            # GIN index answers alone (a leaf at a time, each row's tsvector would be read for the others).
-            trees = {column: self._tree(plan, column) for column in COLUMNS}
+            # Every leaf searches the text: for a proposal with one text, one tsquery per configuration, the
+            # whole query in it, which the GIN index answers alone (a leaf at a time, each row's tsvector
+            # would be read for the others). A proposal with translations has its texts in several vectors:
+            # its leaves are asked one by one (``condition``), of those few proposals only.
+            self.trees = {column: self._tree(plan, column) for column in COLUMNS}
             # A document's other columns are empty, and an empty tsvector matches an exclusion ("!! x"):
             # with one, each column is asked only of its own documents (a filter read row by row).
             guarded = _excludes(plan)
-            self.condition = "(" + " OR ".join(
+            one_text = "(" + " OR ".join(
                 f"(d.variant {VARIANTS_OF_COLUMN[column]} AND d.{column} @@ {tree})" if guarded
-                else f"d.{column} @@ {tree}" for column, tree in trees.items()
+                else f"d.{column} @@ {tree}" for column, tree in self.trees.items()
             ) + ")"
-            self.ranked = {**{column: [tree] for column, tree in trees.items()}, "people": []}
+            # Two statements joined by UNION ALL rather than one OR: each keeps its own index plan, and
+            # "text_count" (in the row) is checked before any tsvector is read.
+            self.branches = [f"(d.text_count = 1 AND {one_text})", f"(d.text_count > 1 AND {self.condition})"]
 
     def param(self, value) -> str:
         name = f"q{len(self.params)}"
@@ -281,32 +328,44 @@ class _Compiled:
         return f"to_tsquery('{config}', {self.param(operands)})"
 
     def rank_expression(self) -> str:
+        """The score of a match: its tsqueries' cover density in each vector, plus half its match
+        among the people when a leaf asked them. A proposal with translations is scored leaf by leaf
+        (its words may be in different texts, where the whole query's tsquery finds no cover)."""
+        by_leaf = self._rank_of(self.ranked)
+        if not self.trees:
+            return by_leaf
+        by_tree = self._rank_of({**{column: [tree] for column, tree in self.trees.items()}, "people": []})
+        return f"(CASE WHEN d.text_count = 1 THEN {by_tree} ELSE {by_leaf} END)"
+
+    @staticmethod
+    def _rank_of(ranked: dict[str, list[str]]) -> str:
         parts = []
         for column in COLUMNS:
-            if self.ranked[column]:
-                combined = " || ".join(self.ranked[column])
+            if ranked[column]:
+                combined = " || ".join(ranked[column])
                 parts.append(f"ts_rank_cd('{RANK_WEIGHTS}', d.{column}, {combined}, {RANK_NORMALIZATION})")
-        if self.ranked["people"]:
-            parts.append(f"{PEOPLE_RANK} * ts_rank_cd(d.people, {' || '.join(self.ranked['people'])})")
+        if ranked["people"]:
+            parts.append(f"{PEOPLE_RANK} * ts_rank_cd(d.people, {' || '.join(ranked['people'])})")
         return " + ".join(parts) if parts else "0"
 
-    def headline(self, source: str, marks: dict[str, list[str]], options: str) -> str:
-        """ts_headline of ``source`` (title or body) in the document's own configuration; NULL when
-        nothing of the query can match there (the caller shows the plain text)."""
+    def headline(self, source: str, marks: dict[str, list[str]], options: str, *, table: str = "page") -> str:
+        """ts_headline of ``source`` (title or body of ``table``, a page of documents or translations) in
+        the text's own configuration (by ``table.variant``); NULL when nothing of the query can match
+        there (the caller shows the plain text)."""
         cases = []
         for column in COLUMNS:
             if marks[column]:
-                marked_here = f"ts_headline('{column}', page.{source}, {' || '.join(marks[column])}, " + "{})"
+                marked_here = f"ts_headline('{column}', {table}.{source}, {' || '.join(marks[column])}, " + "{})"
                 if options == TITLE_HEADLINE:
                     chosen = marked_here.format(self.param(TITLE_HEADLINE))
                 else:  # a short text is shown whole, a longer one as its two best fragments
-                    chosen = (f"CASE WHEN length(page.{source}) <= {SHORT_TEXT} "
+                    chosen = (f"CASE WHEN length({table}.{source}) <= {SHORT_TEXT} "
                               f"THEN {marked_here.format(self.param(TITLE_HEADLINE))} "
                               f"ELSE {marked_here.format(self.param(options))} END")
                 cases.append(f"WHEN '{column}' THEN {chosen}")
         if not cases:
             return "NULL"
-        column_of = "CASE page.variant WHEN 'en' THEN 'english' WHEN 'ru' THEN 'russian' ELSE 'simple' END"
+        column_of = f"CASE {table}.variant WHEN 'en' THEN 'english' WHEN 'ru' THEN 'russian' ELSE 'simple' END"
         return f"CASE {column_of} {' '.join(cases)} END"
 
 
@@ -360,14 +419,23 @@ def _filter_conditions(filters, compiled: _Compiled, think_tank_ids: list[int] |
 
 
 @dataclass
-class Row:
-    proposal_id: int
-    score: float | None
+class Text:
+    """One text of a hit (its original or a translation), with its ts_headline results."""
+
+    language: str
     variant: str
     title: str
     body: str
     title_marked: str | None = None
     body_marked: str | None = None
+
+
+@dataclass
+class Row:
+    proposal_id: int
+    score: float | None
+    #: The original first, then the translations by language.
+    texts: list[Text]
 
 
 class Found:
@@ -376,8 +444,14 @@ class Found:
     def __init__(self, plan, filters, think_tank_ids: list[int] | None) -> None:
         self.plan = plan
         self.compiled = _Compiled(plan)
-        self.where = " AND ".join([self.compiled.condition,
-                                   *_filter_conditions(filters, self.compiled, think_tank_ids)])
+        filtered = _filter_conditions(filters, self.compiled, think_tank_ids)
+        branches = self.compiled.branches
+        if len(branches) == 1:
+            #: What follows FROM: the documents (as ``d``) that match the query and the filters.
+            self.source = "search_documents d WHERE " + " AND ".join([branches[0], *filtered])
+        else:
+            union = " UNION ALL ".join(f"SELECT * FROM search_documents d WHERE {branch}" for branch in branches)
+            self.source = f"({union}) d" + (" WHERE " + " AND ".join(filtered) if filtered else "")
 
     def _execute(self, sql: str, extra: dict | None = None):
         # PostgreSQL's planner prices reading a tsvector as if it were small; a proposal's is several
@@ -391,7 +465,7 @@ class Found:
             db.session.execute(text("SET LOCAL enable_seqscan = on"))
 
     def total(self) -> int:
-        return self._execute(f"SELECT count(*) FROM search_documents d WHERE {self.where}").scalar_one()
+        return self._execute(f"SELECT count(*) FROM {self.source}").scalar_one()
 
     def total_and_facets(self) -> tuple[int, dict[str, dict[str, int]]]:
         """How many proposals match, and per facet how many of them hold each value: one statement, the
@@ -400,7 +474,7 @@ class Found:
                                              "think_tank": {}}
         total = 0
         for name, value, count in self._execute(
-                f"WITH matched AS MATERIALIZED (SELECT d.proposal_id FROM search_documents d WHERE {self.where}) "
+                f"WITH matched AS MATERIALIZED (SELECT d.proposal_id FROM {self.source}) "
                 "SELECT f.name, f.value, count(*) FROM search_facets f JOIN matched USING (proposal_id) "
                 "GROUP BY f.name, f.value UNION ALL SELECT '', '', count(*) FROM matched"):
             if not name:
@@ -422,25 +496,45 @@ class Found:
         """The ids of the ``limit`` first matches, in order."""
         score, order = self._order(sort)
         return list(self._execute(
-            f"SELECT d.proposal_id, {score} AS score FROM search_documents d WHERE {self.where} "
+            f"SELECT d.proposal_id, {score} AS score FROM {self.source} "
             f"ORDER BY {order} LIMIT :limit", {"limit": limit}).scalars())
 
     def page(self, sort: str, offset: int, limit: int) -> list[Row]:
-        """One page of matches with their highlights (computed for that page only)."""
+        """One page of matches with their highlights (computed for that page only), each of its texts
+        highlighted (a second statement for the translations of the page's proposals that have some)."""
         score, order = self._order(sort)
         compiled = self.compiled
         title = compiled.headline("title", compiled.title_marks, TITLE_HEADLINE)
         body = compiled.headline("body", compiled.body_marks, BODY_HEADLINE)
         rows = self._execute(
-            "SELECT page.proposal_id, page.score, page.variant, page.title, page.body, "
-            f"{title} AS title_marked, {body} AS body_marked FROM ("
-            f"SELECT d.proposal_id, {score} AS score, d.variant, d.title, d.body, d.decided "
-            f"FROM search_documents d WHERE {self.where} ORDER BY {order} LIMIT :limit OFFSET :offset) page "
+            "SELECT page.proposal_id, page.score, page.variant, page.language, page.text_count, page.title, "
+            f"page.body, {title} AS title_marked, {body} AS body_marked FROM ("
+            f"SELECT d.proposal_id, {score} AS score, d.variant, d.language, d.text_count, d.title, d.body, "
+            f"d.decided FROM {self.source} ORDER BY {order} LIMIT :limit OFFSET :offset) page "
             f"ORDER BY {order.replace('d.', 'page.')}",
-            {"limit": limit, "offset": offset})
+            {"limit": limit, "offset": offset}).all()
+        translated = self._translations([row.proposal_id for row in rows if row.text_count > 1])
         return [Row(proposal_id=row.proposal_id, score=None if row.score is None else float(row.score),
-                    variant=row.variant, title=row.title, body=row.body, title_marked=row.title_marked,
-                    body_marked=row.body_marked) for row in rows]
+                    texts=[Text(language=row.language, variant=row.variant, title=row.title, body=row.body,
+                                title_marked=row.title_marked, body_marked=row.body_marked),
+                           *translated.get(row.proposal_id, [])])
+                for row in rows]
+
+    def _translations(self, proposal_ids: list[int]) -> dict[int, list[Text]]:
+        if not proposal_ids:
+            return {}
+        compiled = self.compiled
+        title = compiled.headline("title", compiled.title_marks, TITLE_HEADLINE, table="t")
+        body = compiled.headline("body", compiled.body_marks, BODY_HEADLINE, table="t")
+        found: dict[int, list[Text]] = {}
+        for row in db.session.execute(text(
+                f"SELECT t.proposal_id, t.language, t.variant, t.title, t.body, {title} AS title_marked, "
+                f"{body} AS body_marked FROM search_translations t WHERE t.proposal_id = ANY(:translated) "
+                "ORDER BY t.proposal_id, t.language"), {**compiled.params, "translated": proposal_ids}):
+            found.setdefault(row.proposal_id, []).append(Text(
+                language=row.language, variant=row.variant, title=row.title, body=row.body,
+                title_marked=row.title_marked, body_marked=row.body_marked))
+        return found
 
 
 def marked(headline: str | None) -> str | None:

@@ -1,6 +1,7 @@
 """The index's fields and analyzers.
 
-Text is indexed with the analyzer of the proposal's language, in fields of its own: English and
+Text is indexed with the analyzer of its language, in fields of its own (a proposal's original in its
+language's fields, each of its translations in the translation's language's fields): English and
 Russian are stemmed (Snowball), Chinese, Japanese and Korean are cut into character bigrams, every
 other language is lower-cased words. A query is run against every language's fields, so it finds a
 proposal whatever its language. Facet fields keep values as they are (codes, slugs, names, years).
@@ -122,6 +123,8 @@ def build_schema() -> Schema:
         # The text as written, for highlighting and "more like this" without asking the database.
         "stored_title": STORED(),
         "stored_body": STORED(),
+        #: The translations' texts as [language, title, body] lists, by language (``service.document_of``).
+        "stored_translations": STORED(),
         # Every word unstemmed, for "did you mean" (its lexicon only: no positions).
         "words": TEXT(analyzer=_SPELLING_ANALYZER, phrase=False),
     }

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import get_locale
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 from whoosh import highlight, query, scoring
@@ -98,12 +99,34 @@ def author_names(proposal: Proposal) -> list[str]:
     return [row.user.display_name for row in rows]
 
 
+def _text_of(summary: str, body_html: str) -> str:
+    """What the index searches of a text besides its title: the summary, then the body as plain text."""
+    return "\n\n".join(part for part in (summary, sanitize.html_to_text(body_html)) if part)
+
+
+def indexed_translations(proposal: Proposal) -> list:
+    """The translations the index holds, by language: each in the fields of its language's variant. A
+    translation is never in the original's language, and the working languages' variants differ, so none
+    is left out; should two texts share a variant, the first one keeps its fields."""
+    taken = {variant_of(proposal.language)}
+    kept = []
+    for translation in sorted(proposal.translations, key=lambda row: row.language):
+        variant = variant_of(translation.language)
+        if variant not in taken:
+            taken.add(variant)
+            kept.append(translation)
+    return kept
+
+
 def document_of(proposal: Proposal) -> dict:
-    """The index entry of a public proposal."""
+    """The index entry of a public proposal: its original in its language's fields, each translation in
+    its own language's (``indexed_translations``); the stored texts show the hits' snippets."""
     variant = variant_of(proposal.language)
-    body = "\n\n".join(part for part in (proposal.summary, sanitize.html_to_text(proposal.body_html)) if part)
+    body = _text_of(proposal.summary, proposal.body_html)
     when = decided_at(proposal) or proposal.first_submitted_at
     year = year_of(proposal)
+    translations = [(row.language, row.title, _text_of(row.summary, row.body_html))
+                    for row in indexed_translations(proposal)]
     document = {
         "proposal_id": str(proposal.id),
         "reference": proposal.reference or "",
@@ -120,17 +143,23 @@ def document_of(proposal: Proposal) -> dict:
         "variant": variant,
         "stored_title": proposal.title,
         "stored_body": body[:STORED_BODY_CHARACTERS],
-        "words": spelling_words(f"{proposal.title}\n{body}"),
+        "stored_translations": [[language, title, text[:STORED_BODY_CHARACTERS]]
+                                for language, title, text in translations],
+        "words": spelling_words("\n".join([proposal.title, body, *(f"{title}\n{text}"
+                                                                   for _language, title, text in translations)])),
         f"title_{variant}": proposal.title,
         f"body_{variant}": body,
     }
+    for language, title, text in translations:
+        document[f"title_{variant_of(language)}"] = title
+        document[f"body_{variant_of(language)}"] = text
     return document
 
 
 #: What ``document_of`` reads of a proposal, loaded with it (one query per relation for a whole batch).
 _INDEXED_RELATIONS = (selectinload(Proposal.think_tanks), selectinload(Proposal.member_states),
                       selectinload(Proposal.keywords), selectinload(Proposal.dimensions),
-                      selectinload(Proposal.authors))
+                      selectinload(Proposal.authors), selectinload(Proposal.translations))
 
 
 def _load(session, proposal_ids: Iterable[int]) -> list[Proposal]:
@@ -289,8 +318,12 @@ def apply_outbox(proposal_ids: Iterable[int] | None = None) -> int:
 
 def sync() -> tuple[int, int | None]:
     """Apply the outbox; then, when the index holds nothing while the database has public proposals (its
-    folder was lost, or the database predates the index), rebuild it. Returns (proposals brought up to
-    date, proposals of the rebuilt index or None when no rebuild was needed)."""
+    folder was lost, or the database predates the index), rebuild it. An index whose fields are not the
+    code's (written by an older version: ``index_store.is_stale``) is rebuilt first, since it cannot take
+    the code's documents. Returns (proposals brought up to date, proposals of the rebuilt index or None
+    when no rebuild was needed)."""
+    if not _on_postgres() and index_store.is_stale():
+        return 0, rebuild()
     applied = apply_outbox()
     db.session.commit()  # end this session's read: the rebuild's swap must not wait behind it
     if indexed_count() == 0 and db.session.scalar(
@@ -351,8 +384,9 @@ def _rebuild_in_postgres(batch_size: int) -> int:
 
 #: What `check` compares: every stored field but the derived ones (the variant and the spelling words
 #: follow from the language and the text).
-CHECKED_FIELDS = ("reference", "stored_title", "stored_body", "author", "thinktank", "keyword", "facet_dimension",
-                  "facet_member_state", "facet_think_tank", "facet_language", "facet_year", "decided")
+CHECKED_FIELDS = ("reference", "stored_title", "stored_body", "stored_translations", "author", "thinktank", "keyword",
+                  "facet_dimension", "facet_member_state", "facet_think_tank", "facet_language", "facet_year",
+                  "decided")
 
 
 def check() -> list[str]:
@@ -386,9 +420,13 @@ def check() -> list[str]:
 
 
 def _comparable(name: str, value):
-    """A facet's values compare as a set (the PostgreSQL backend keeps them in rows, unordered)."""
+    """A facet's values compare as a set (the PostgreSQL backend keeps them in rows, unordered); the
+    translations as (language, title, body) tuples, by language (an entry from before translations
+    were indexed has none)."""
     if name.startswith("facet_") and isinstance(value, str):
         return sorted(value.split(","))
+    if name == "stored_translations":
+        return sorted(tuple(text) for text in value or ())
     return value
 
 
@@ -414,8 +452,45 @@ class Filters:
 class Hit:
     proposal: Proposal
     score: float | None
-    #: "title" and "body": snippets with matches in <mark>, everything else HTML-escaped.
+    #: "title" and "body": snippets with matches in <mark>, everything else HTML-escaped, both of one text
+    #: of the proposal (``_shown``).
     highlights: dict[str, str]
+    #: The language of that text (the original's or a translation's), for the page's ``lang``.
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class _ShownText:
+    """One text of a hit as it may be shown: its language and its highlighted title and snippet."""
+
+    language: str
+    title: str
+    body: str
+
+    @property
+    def matched(self) -> bool:
+        # Everything but the marks is escaped: "<mark>" in the HTML is a match.
+        return "<mark>" in self.title or "<mark>" in self.body
+
+
+def _interface_language() -> str | None:
+    locale = get_locale()
+    return locale.language if locale is not None else None
+
+
+def _shown(texts: list[_ShownText]) -> _ShownText:
+    """The text a hit shows (``texts``: the original first): the one the query matched; of several, the
+    one in the interface language, else the original (else the first translation that matched); the
+    original when none matched (the proposal was found by its authors, think tanks or keywords)."""
+    matched = [text for text in texts if text.matched]
+    if not matched:
+        return texts[0]
+    if len(matched) > 1:
+        wanted = _interface_language()
+        for text in matched:
+            if text.language == wanted:
+                return text
+    return matched[0]
 
 
 @dataclass
@@ -1482,13 +1557,15 @@ class _Row(dict):
 
 def _load_hits(proposal_ids: list[int]) -> list[Proposal]:
     """The proposals of a page of hits, with what readers are shown of them (dimensions, member states,
-    think tanks, authors) and without what they are not (keywords, loaded if ever asked for)."""
+    think tanks, authors) and without what they are not (keywords and translations: the index holds the
+    texts a hit shows; loaded if ever asked for)."""
     if not proposal_ids:
         return []
     return list(db.session.scalars(
         select(Proposal).where(Proposal.id.in_(proposal_ids)).options(
             selectinload(Proposal.think_tanks), selectinload(Proposal.member_states),
             selectinload(Proposal.dimensions), selectinload(Proposal.authors), lazyload(Proposal.keywords),
+            lazyload(Proposal.translations),
         )
     ))
 
@@ -1507,15 +1584,15 @@ def _hits(window, parsed_query, viewer, engine: _Engine) -> list[Hit]:
         proposal = proposals.get(int(hit["proposal_id"]))
         if not _may_show(viewer, proposal):
             continue
-        variant = hit.get("variant") or "any"
-        hits.append(Hit(
-            proposal=proposal,
-            score=hit.score,
-            highlights={
-                "title": _snippet(hit["stored_title"], f"title_{variant}", variant, terms, prefixes, whole=True),
-                "body": _snippet(hit["stored_body"], f"body_{variant}", variant, terms, prefixes, whole=False),
-            },
-        ))
+        texts = [(hit["facet_language"], hit.get("variant") or "any", hit["stored_title"], hit["stored_body"])]
+        texts += [(language, variant_of(language), title, body)
+                  for language, title, body in hit.get("stored_translations") or ()]
+        shown = _shown([_ShownText(language=language,
+                                   title=_snippet(title, f"title_{variant}", variant, terms, prefixes, whole=True),
+                                   body=_snippet(body, f"body_{variant}", variant, terms, prefixes, whole=False))
+                        for language, variant, title, body in texts])
+        hits.append(Hit(proposal=proposal, score=hit.score, highlights={"title": shown.title, "body": shown.body},
+                        language=shown.language))
     return hits
 
 
@@ -1615,6 +1692,20 @@ def _whoosh_related(searcher, proposal_id: int, variant: str, text: str, count: 
 # --- the PostgreSQL backend's search (``postgres.py`` compiles and runs it) ---------------------------
 
 
+def _postgres_text(text, terms: dict, prefixes: list) -> _ShownText:
+    """A text of a PostgreSQL hit (``postgres.Text``) highlighted."""
+    from . import postgres
+
+    if text.variant == "cjk":
+        # PostgreSQL's parser keeps a run of CJK characters as one word: its pairs are marked here.
+        return _ShownText(language=text.language,
+                          title=_snippet(text.title, "title_cjk", "cjk", terms, prefixes, whole=True),
+                          body=_snippet(text.body, "body_cjk", "cjk", terms, prefixes, whole=False))
+    return _ShownText(language=text.language,
+                      title=postgres.marked(text.title_marked) or html.escape(text.title),
+                      body=postgres.marked(text.body_marked) or html.escape(_shorten(text.body)))
+
+
 def _search_postgres(text: str | None, filters: Filters, viewer, *, page: int, per_page: int, sort: str,
                      with_facets: bool) -> Results:
     from . import postgres
@@ -1635,14 +1726,9 @@ def _search_postgres(text: str | None, filters: Filters, viewer, *, page: int, p
         proposal = proposals.get(row.proposal_id)
         if not _may_show(viewer, proposal):
             continue
-        if row.variant == "cjk":
-            # PostgreSQL's parser keeps a run of CJK characters as one word: its pairs are marked here.
-            highlights = {"title": _snippet(row.title, "title_cjk", "cjk", terms, prefixes, whole=True),
-                          "body": _snippet(row.body, "body_cjk", "cjk", terms, prefixes, whole=False)}
-        else:
-            highlights = {"title": postgres.marked(row.title_marked) or html.escape(row.title),
-                          "body": postgres.marked(row.body_marked) or html.escape(_shorten(row.body))}
-        hits.append(Hit(proposal=proposal, score=row.score, highlights=highlights))
+        shown = _shown([_postgres_text(text, terms, prefixes) for text in row.texts])
+        hits.append(Hit(proposal=proposal, score=row.score, highlights={"title": shown.title, "body": shown.body},
+                        language=shown.language))
     suggestion = None
     if total == 0 and parsed.words:
         by_length, frequency = postgres.spelling_lexicon()

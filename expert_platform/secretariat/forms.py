@@ -49,6 +49,11 @@ class MemberStateForm(FlaskForm):
     """A member state, observer state or observer organisation; reference.services checks the rules."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=STATE_NAME_MAX_LENGTH)])
+    name_ru = StringField(
+        _l("Name in Russian"),
+        validators=[Optional(), Length(max=STATE_NAME_MAX_LENGTH)],
+        description=_l("Shown on Russian pages. Left empty, they show the name above."),
+    )
     code = StringField(
         _l("ISO 3166-1 alpha-2 code"),
         validators=[Optional(), Length(max=2)],

@@ -137,7 +137,8 @@ def _member_state_form_page(state: MemberState | None):
     form = MemberStateForm(obj=state)
     if form.validate_on_submit():
         actor = current_user._get_current_object()
-        values = {"code": form.code.data, "name": form.name.data, "kind": StateKind(form.kind.data)}
+        values = {"code": form.code.data, "name": form.name.data, "name_ru": form.name_ru.data,
+                  "kind": StateKind(form.kind.data)}
         try:
             if state is None:
                 saved = reference.add_state(actor=actor, **values)

@@ -31,6 +31,7 @@ from ..enums import MembershipRole, Participation, Role, StateKind, ThinkTankSta
 from ..errors import InvalidTransition, NotAllowed, ValidationFailed
 from ..experts.services import ensure_profile
 from ..extensions import db
+from ..i18n import in_language_of
 from ..reference.models import MemberState
 from .models import (
     CONTACT_NAME_MAX_LENGTH,
@@ -235,10 +236,11 @@ def _lead_taken_message(state: MemberState, holder_name: str | None) -> str:
     if holder_name:
         return _(
             "%(state)s has a lead think tank already (%(name)s). Approve this one as permanent or temporary.",
-            state=state.name,
+            state=state.display_name,
             name=holder_name,
         )
-    return _("%(state)s has a lead think tank already. Approve this one as permanent or temporary.", state=state.name)
+    return _("%(state)s has a lead think tank already. Approve this one as permanent or temporary.",
+             state=state.display_name)
 
 
 def approved_lead_of(state: MemberState, *, besides: ThinkTank | None = None) -> ThinkTank | None:
@@ -302,14 +304,15 @@ def approve(*, actor, think_tank: ThinkTank, participation: str, ends_on: date |
         invitation, token = _new_invitation(
             actor=actor, think_tank=think_tank, email=think_tank.contact_email, role=MembershipRole.MANAGER
         )
-    mail.queue(
-        to=think_tank.contact_email,
-        subject=_("%(name)s is approved", name=think_tank.name),
-        template="thinktank_approved",
-        think_tank=think_tank,
-        token=token,
-        days=INVITATION_LIFETIME.days,
-    )
+    with in_language_of(think_tank.applicant):
+        mail.queue(
+            to=think_tank.contact_email,
+            subject=_("%(name)s is approved", name=think_tank.name),
+            template="thinktank_approved",
+            think_tank=think_tank,
+            token=token,
+            days=INVITATION_LIFETIME.days,
+        )
     audit.record(
         actor=actor,
         action="thinktank.approved",
@@ -351,12 +354,13 @@ def reject(*, actor, think_tank: ThinkTank, reason: str) -> None:
         summary=f"{think_tank.name} rejected",
         details={"reason": cleaned},
     )
-    mail.queue(
-        to=think_tank.contact_email,
-        subject=_("The application of %(name)s", name=think_tank.name),
-        template="thinktank_rejected",
-        think_tank=think_tank,
-    )
+    with in_language_of(think_tank.applicant):
+        mail.queue(
+            to=think_tank.contact_email,
+            subject=_("The application of %(name)s", name=think_tank.name),
+            template="thinktank_rejected",
+            think_tank=think_tank,
+        )
 
 
 # --- Memberships -------------------------------------------------------------------------------
@@ -547,6 +551,12 @@ def _new_invitation(*, actor, think_tank: ThinkTank, email: str, role: Membershi
 
 
 def _send_invitation(invitation: Invitation, token: str, inviter) -> None:
+    # Someone who has an account reads it in their language; a new address in the inviter's.
+    with in_language_of(accounts.find_user_by_email(invitation.email)):
+        _queue_invitation(invitation, token, inviter)
+
+
+def _queue_invitation(invitation: Invitation, token: str, inviter) -> None:
     mail.queue(
         to=invitation.email,
         subject=_("Invitation to join %(name)s", name=invitation.think_tank.name),

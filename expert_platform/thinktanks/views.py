@@ -26,7 +26,7 @@ from ..permissions import (
     require,
 )
 from ..reference.models import MemberState
-from ..reference.services import member_states
+from ..reference.services import by_display_name, member_states
 from ..web import flash_error, flash_success, get_child_or_404, show_error
 from . import services
 from .forms import (
@@ -91,7 +91,7 @@ def index():
 def apply():
     form = ApplicationForm()
     form.member_state.choices = [("", _("Choose a member state"))] + [
-        (str(state.id), state.name) for state in member_states()
+        (str(state.id), state.display_name) for state in by_display_name(member_states())
     ]
     if request.method == "GET" and is_signed_in(current_user):
         form.contact_name.data = current_user.display_name

@@ -211,6 +211,7 @@ def test_one_proposal_is_its_item_with_its_html(client, corpus):
         "url": "/proposals/TTF-2023-009",
         "highlights": {"title": "Rivers &amp; &lt;dams&gt;", "body": "Gauges &lt;now&gt;."},
         "body_html": "<h2>Plan</h2>\n<p>Share <strong>data</strong>.</p>\n",
+        "translations": [],
     }
 
 

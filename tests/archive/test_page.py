@@ -7,8 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from expert_platform.enums import ProposalState
+from expert_platform import sanitize
+from expert_platform.enums import ProposalState, TextStatus
 from expert_platform.extensions import db
+from expert_platform.proposals.models import ProposalTranslation
 from tests.html_tree import form_values, parse_html
 from tests.journeys import take
 from tests.proposals.page_steps import signed_in
@@ -117,6 +119,27 @@ def test_each_hit_shows_its_reference_decision_dimensions_think_tanks_authors_an
     assert hit.find("p", class_="snippet").text == "Desalinated water for coastal towns"
 
 
+def test_a_hit_shows_the_text_that_matched_and_says_its_language(client, corpus):
+    """Issue 9: a proposal with an English original and a Russian translation is found from either; the
+    hit's title and snippet are of the text that matched, marked with its language."""
+    body = "Прибрежная торговля между городами"
+    corpus["trade"].translations.append(ProposalTranslation(
+        language="ru", status=TextStatus.CHECKED_TRANSLATION, title="Торговые коридоры через степь", body=body,
+        body_html=sanitize.render_markdown(body)))
+    db.session.commit()
+
+    def shown(query: str) -> list[tuple[str, str, str, str]]:
+        """(title's lang, title, snippet's lang, snippet) of each hit."""
+        items = parse_html(archive(client, query)).find("ol", id="hits").find_all("li")
+        return [(item.find("h3").attributes["lang"], item.find("h3").text,
+                 item.find("p", class_="snippet").attributes["lang"], item.find("p", class_="snippet").text)
+                for item in items]
+
+    assert shown("q=торговля") == [("ru", "Торговые коридоры через степь", "ru", body)]
+    assert shown("q=steppe") == [
+        ("en", "Trade corridors across the steppe", "en", "Coastal trade between inland towns.")]
+
+
 def test_the_search_box_has_a_label_and_a_hint_with_the_syntax(client, corpus):
     page = parse_html(archive(client, "q=water"))
     form = page.find("form", role="search")
@@ -144,13 +167,14 @@ def test_a_phrase_finds_the_words_together_and_scattered_words_find_both(client,
 def test_english_words_are_stemmed(client, corpus):
     response = archive(client, "q=desalination")
     assert hit_references(response) == ["TEST-2021-0001"]
-    assert '<p class="snippet"><mark>Desalinated</mark> water for coastal towns</p>' in response.get_data(as_text=True)
+    assert ('<p class="snippet" lang="en"><mark>Desalinated</mark> water for coastal towns</p>'
+            in response.get_data(as_text=True))
 
 
 def test_russian_words_are_stemmed(client, corpus):
     response = archive(client, "q=опреснение")
     assert hit_references(response) == ["TEST-2022-0001"]
-    assert '<p class="snippet">Проект <mark>опреснения</mark> воды</p>' in response.get_data(as_text=True)
+    assert '<p class="snippet" lang="ru">Проект <mark>опреснения</mark> воды</p>' in response.get_data(as_text=True)
 
 
 def test_sort_newest_orders_the_hits_by_decision_date_and_relevance_is_the_default(client, corpus):

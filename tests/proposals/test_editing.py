@@ -10,7 +10,7 @@ from expert_platform.enums import AuthorStatus, ProposalState, Role
 from expert_platform.extensions import db
 from expert_platform.proposals import coauthors, workflow
 from expert_platform.proposals.models import Proposal
-from expert_platform.proposals.services import OUTLINE
+from expert_platform.proposals.services import outline
 from tests.html_tree import parse_html, textarea_text
 
 from .page_steps import (
@@ -61,6 +61,17 @@ def form_token(response, action: str) -> str:
 # --- starting a draft --------------------------------------------------------------------------
 
 
+def test_on_a_russian_page_the_new_proposal_starts_in_russian_with_the_russian_outline(client, login, author, states):
+    login(author)
+
+    response = client.get("/proposals/new", headers={"Accept-Language": "ru"})
+
+    values = form_values(response, "/proposals/new")
+    assert values["language"] == "ru"
+    assert values["body"].startswith("## Проблема\n\nКакую проблему решает мера и для кого?\n\n## Предлагаемая мера")
+    assert values["body"].count("## ") == 5
+
+
 def test_the_new_proposal_form_starts_with_the_outline_in_english(client, login, author, states):
     login(author)
 
@@ -70,7 +81,7 @@ def test_the_new_proposal_form_starts_with_the_outline_in_english(client, login,
     assert form_values(response, "/proposals/new") == {
         "title": "",
         "summary": "",
-        "body": OUTLINE,
+        "body": outline(),
         "dimensions": [],
         "member_states": [],
         "keywords": "",

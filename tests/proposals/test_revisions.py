@@ -86,6 +86,7 @@ def test_submission_freezes_revision_1_with_every_field_by_value(proposal, peopl
             {"user_id": people.coauthor.id, "name": "Cora Coauthor", "is_lead": False},
         ],
         "annex_ids": [],
+        "translations": [],
     }
 
 
@@ -152,7 +153,8 @@ def test_the_revision_page_shows_the_frozen_revision_to_whoever_may_see_the_prop
     }
     html = page.get_data(as_text=True)
     assert f'<time datetime="{revision.created_at.isoformat()}">' in html
-    assert '<div class="proposal-text"><h2>Problem</h2>\n<p>Floods arrive without warning.</p>\n</div>' in html
+    assert ('<div class="proposal-text" lang="en"><h2>Problem</h2>\n<p>Floods arrive without warning.</p>\n</div>'
+            in html)
     assert tree.find("p", class_="preserve-lines").text == "Gauges on shared rivers."
     assert "Changed" not in html
     assert [link.text for link in tree.find("nav", class_="revision-nav").find_all("a")] == ["Revision 2"]

@@ -60,9 +60,9 @@ def test_the_trail_lists_every_record_newest_first_with_its_columns(admin_client
     assert response.status_code == 200
     assert listed(response) == ids(trail, "added", "accepted", "appointed", "sent", "approved")
     rows = table_rows(response, "audit-records")
-    assert rows[0] == ("2026-02-01 10:30:00", "Ada Admin", "reference.state_added", "Oman added as member_state",
+    assert rows[0] == ("2026-02-01 10:30:00 UTC", "Ada Admin", "reference.state_added", "Oman added as member_state",
                        "member_state 40", "code OM kind member_state")
-    assert rows[1] == ("2026-01-16 00:00:00", "system", "invitation.accepted", "invitation.accepted",
+    assert rows[1] == ("2026-01-16 00:00:00 UTC", "system", "invitation.accepted", "invitation.accepted",
                        "invitation 7", "")
     assert "5 records" in response.get_data(as_text=True)
 

@@ -54,15 +54,16 @@ def test_the_list_shows_every_entry_grouped_by_kind(admin_client, states):
     assert response.status_code == 200
     members = table_rows(response, "states-member_state")
     assert len(members) == 28
-    assert members[0] == ("AF", "Afghanistan", "Edit Afghanistan")
+    assert members[0] == ("AF", "Afghanistan", "Афганистан", "Edit Afghanistan")
     assert [row[1] for row in table_rows(response, "states-observer_state")][:3] == [
         "Belarus", "Indonesia", "Japan"]
     assert len(table_rows(response, "states-observer_state")) == 10
     assert table_rows(response, "states-observer_organisation") == [
-        ("—", "League of Arab States", "Edit League of Arab States"),
+        ("—", "League of Arab States", "Лига арабских государств", "Edit League of Arab States"),
         ("—", "Organization for Security and Co-operation in Europe",
+         "Организация по безопасности и сотрудничеству в Европе",
          "Edit Organization for Security and Co-operation in Europe"),
-        ("—", "United Nations", "Edit United Nations"),
+        ("—", "United Nations", "Организация Объединённых Наций", "Edit United Nations"),
     ]
 
 
@@ -78,7 +79,7 @@ def test_adding_a_state_that_joins_later_saves_audits_and_offers_it_to_the_counc
     ]
     listing = admin_client.get(LIST_PAGE)
     assert flash_messages(listing) == ["Oman is saved."]
-    assert ("OM", "Oman", "Edit Oman") in table_rows(listing, "states-member_state")
+    assert ("OM", "Oman", "", "Edit Oman") in table_rows(listing, "states-member_state")
     choices = parse_html(admin_client.get(COUNCIL_PAGE)).find("select", id="member_state").find_all("option")
     assert "Oman" in [option.text for option in choices]
     assert "0 of 29 member states have a delegation." in admin_client.get("/council").get_data(as_text=True)
@@ -110,10 +111,42 @@ def test_renaming_a_state_saves_and_audits_before_and_after(admin_client, admin,
     assert entry(db, kazakhstan.id) == ("KZ", "Republic of Kazakhstan", StateKind.MEMBER_STATE)
     assert audit_trail(db) == [
         ("reference.state_updated", admin.id, "member_state", kazakhstan.id, {
-            "before": {"code": "KZ", "name": "Kazakhstan", "kind": "member_state"},
-            "after": {"code": "KZ", "name": "Republic of Kazakhstan", "kind": "member_state"},
+            "before": {"code": "KZ", "name": "Kazakhstan", "name_ru": "Казахстан", "kind": "member_state"},
+            "after": {"code": "KZ", "name": "Republic of Kazakhstan", "name_ru": "Казахстан", "kind": "member_state"},
         }),
     ]
+
+
+def test_the_russian_name_is_saved_cleaned_shown_on_russian_pages_and_cleared_when_emptied(admin_client, states, db):
+    kazakhstan = states["KZ"]
+    page = edit_page(kazakhstan)
+    response = post_form(admin_client, page, {"name": "Kazakhstan", "name_ru": "  Республика   Казахстан ",
+                                              "code": "KZ", "kind": "member_state"}, token_page=page)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(MemberState, kazakhstan.id).name_ru == "Республика Казахстан"
+    english = admin_client.get("/secretariat").get_data(as_text=True)
+    russian = admin_client.get("/secretariat", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert ("<li>Kazakhstan</li>" in english, "<li>Республика Казахстан</li>" in russian,
+            "Республика Казахстан" in english) == (True, True, False)
+
+    response = post_form(admin_client, page, {"name": "Kazakhstan", "name_ru": "", "code": "KZ",
+                                              "kind": "member_state"}, token_page=page)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(MemberState, kazakhstan.id).name_ru is None
+    assert "<li>Kazakhstan</li>" in admin_client.get("/secretariat", headers={"Accept-Language": "ru"}).get_data(
+        as_text=True)
+
+
+def test_a_russian_name_too_long_is_a_form_error_that_keeps_the_input(admin_client, states, db):
+    page = edit_page(states["KZ"])
+    response = post_form(admin_client, page, {"name": "Kazakhstan", "name_ru": "К" * 121, "code": "KZ",
+                                              "kind": "member_state"}, token_page=page)
+    assert response.status_code == 200
+    assert "К" * 121 in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(MemberState, states["KZ"].id).name_ru == "Казахстан"
 
 
 def test_an_observer_that_becomes_a_member_is_reclassified(admin_client, states, db):
