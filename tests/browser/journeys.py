@@ -11,9 +11,12 @@ exact result a page must show, such as a proposal's reference.
 - ``seat_on_council(live, person, state)``: an alternate's seat in a delegation the demo council has.
 - ``submitted_proposal(live, author, title)``: a complete draft submitted through the workflow.
 - ``proposal_titled(live, title)``: the stored proposal's id, reference and state.
+- ``make_delegate(live, name, state)``, ``delegations_asked``, ``member_state_name``,
+  ``the_other_delegations_endorse``, ``decided_at``: consensus rounds set up and read through the services.
 - ``mail_to(live, address, subject)``, ``link_in(message, marker)``: the message the server sent, its link.
 - ``open_menu_link(page, name)``: follow a link of the main menu.
 - ``flashes(page)``: the messages shown at the top of the page.
+- ``definitions(listing)``: a description list as {term: description}.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from expert_platform.enums import DelegationRole, MembershipRole, Participation, ProposalAction, Role
+from expert_platform.enums import DelegationRole, MembershipRole, Participation, Position, ProposalAction, Role
 from expert_platform.mail import CLOSE_WAIT_SECONDS
 from tests.browser.conftest import DEMO_ACCOUNTS
 
@@ -128,6 +131,69 @@ def proposal_titled(live, title: str) -> StoredProposal:
         return StoredProposal(id=proposal.id, reference=proposal.reference, state=proposal.state.value)
 
 
+def make_delegate(live, display_name: str, state: str, *, email: str | None = None):
+    """A council member seated in the demo delegation of ``state`` (a member-state code)."""
+    delegate = live.person(display_name, email=email)
+    seat_on_council(live, delegate, state)
+    return delegate
+
+
+def delegations_asked(live, proposal: StoredProposal) -> list[str]:
+    """The member states whose delegations the proposal's latest round asked, in the order pages list them."""
+    from expert_platform.extensions import db
+    from expert_platform.proposals.models import Proposal
+    from expert_platform.review import rounds
+
+    with live.app.app_context():
+        return [row.member_state_name for row in rounds.latest_round_of(db.session.get(Proposal, proposal.id)).asked]
+
+
+def russian_state_names(live) -> dict[str, str]:
+    """Each member state's English name -> the name Russian pages show."""
+    from expert_platform.extensions import db
+    from expert_platform.reference.models import MemberState
+
+    with live.app.app_context():
+        return {name: russian or name for name, russian in db.session.execute(
+            select(MemberState.name, MemberState.name_ru))}
+
+
+def member_state_name(live, state: str) -> str:
+    """The name of the member state with the code ``state``, as pages show it."""
+    from expert_platform.extensions import db
+    from expert_platform.reference.models import MemberState
+
+    with live.app.app_context():
+        return db.session.scalar(select(MemberState.name).where(MemberState.code == state))
+
+
+def the_other_delegations_endorse(live, proposal: StoredProposal, *, besides) -> None:
+    """A current member of every delegation asked in the open round endorses, except the delegations of
+    ``besides`` (whose positions the journey records in the browser)."""
+    from expert_platform.extensions import db
+    from expert_platform.proposals.models import Proposal
+    from expert_platform.review import rounds
+
+    ours = {person.id for person in besides}
+    with live.app.app_context():
+        stored = db.session.get(Proposal, proposal.id)
+        for asked in rounds.open_round_of(stored).asked:
+            members = rounds.current_members([asked.delegation_id])
+            if not ours & {seat.user_id for seat in members}:
+                rounds.record_position(actor=members[0].user, proposal=stored, position=Position.ENDORSE)
+        db.session.commit()
+
+
+def decided_at(live, proposal: StoredProposal):
+    """When the proposal's decision record says the council decided (a datetime in UTC)."""
+    from expert_platform.extensions import db
+    from expert_platform.proposals.models import Proposal
+    from expert_platform.review import rounds
+
+    with live.app.app_context():
+        return rounds.decision_record_of(db.session.get(Proposal, proposal.id)).decided_at
+
+
 def mail_to(live, address: str, subject: str):
     """The latest message to ``address`` with ``subject``.
 
@@ -160,3 +226,12 @@ def open_menu_link(page, name: str) -> None:
 def flashes(page):
     """The messages at the top of the page (success, information and errors)."""
     return page.locator(".flashes > div")
+
+
+def definitions(listing) -> dict[str, str]:
+    """A description list (<dl>) as {term: description}, as the reader sees them."""
+    from playwright.sync_api import expect
+
+    expect(listing).to_be_visible()
+    terms, descriptions = listing.locator(":scope > dt"), listing.locator(":scope > dd")
+    return dict(zip(terms.all_inner_texts(), descriptions.all_inner_texts(), strict=True))

@@ -16,6 +16,8 @@ from tests.browser.conftest import DEMO_ACCOUNTS, sign_in
 VISITOR = "visitor"
 #: Everyone the main pages are listed for: the visitor, then each demo role.
 VIEWERS = (VISITOR, *DEMO_ACCOUNTS)
+#: The working languages the page checks run in: English, and Russian (whose words are longer).
+LANGUAGES = ("en", "ru")
 #: A word of the demo world's endorsed proposals, so that the archive shows hits, highlights and facets.
 ARCHIVE_QUERY = "national"
 
@@ -26,11 +28,21 @@ def sign_in_as(page, viewer: str) -> None:
         sign_in(page, *DEMO_ACCOUNTS[viewer])
 
 
-def open_page(page, path: str) -> None:
-    """Go to ``path`` and insist that it answers 200, so that a check never passes on an error page."""
+def speak(page, live, language: str) -> None:
+    """From now on the browser asks for pages in ``language``, as the switcher's ``locale`` cookie does
+    (the demo accounts save no language of their own, so the cookie decides for them too)."""
+    page.context.add_cookies([{"name": "locale", "value": language, "url": live.url}])
+
+
+def open_page(page, path: str, language: str | None = None) -> None:
+    """Go to ``path`` and insist that it answers 200 (and, given ``language``, speaks it: ``<html lang>``),
+    so that a check never passes on an error page or in the wrong language."""
     response = page.goto(path)
     status = response and response.status
     assert status == 200, f"{path} answered {status}"
+    if language is not None:
+        spoken = page.get_attribute("html", "lang")
+        assert spoken == language, f"{path} is in {spoken!r}, not {language!r}"
 
 
 def main_pages(live) -> dict[str, list[tuple[str, str]]]:

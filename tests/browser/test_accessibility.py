@@ -1,5 +1,6 @@
-"""Accessibility: axe-core checks every main page, signed out and in each demo role, and finds no
-violation of impact serious or critical; colour contrast (WCAG 2.1 AA, rule ``color-contrast``) included."""
+"""Accessibility: axe-core checks every main page, signed out and in each demo role, in English and in
+Russian, and finds no violation of impact serious or critical; colour contrast (WCAG 2.1 AA, rule
+``color-contrast``) and the page's language (``html-has-lang``, ``html-lang-valid``, ``valid-lang``) included."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.browser.pages import VIEWERS, main_pages, open_page, sign_in_as
+from tests.browser.pages import LANGUAGES, VIEWERS, main_pages, open_page, sign_in_as, speak
 
 #: The impacts that fail the suite (axe's others are "minor" and "moderate").
 BLOCKING_IMPACTS = ("serious", "critical")
@@ -15,11 +16,11 @@ BLOCKING_IMPACTS = ("serious", "critical")
 AXE = Axe()
 
 
-def blocking_violations(page, name: str, path: str | None) -> list[str]:
-    """Open ``path`` (None: stay on the page) and describe each serious or critical violation as
-    "name (path): rule at target"."""
+def blocking_violations(page, name: str, path: str | None, language: str | None = None) -> list[str]:
+    """Open ``path`` (None: stay on the page; in ``language`` when given) and describe each serious or
+    critical violation as "name (path): rule at target"."""
     if path is not None:
-        open_page(page, path)
+        open_page(page, path, language)
     results = AXE.run(page)
     return [
         f"{name} ({path}): {violation['id']} at {' '.join(map(str, node['target']))}"
@@ -28,11 +29,14 @@ def blocking_violations(page, name: str, path: str | None) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("viewer", VIEWERS)
-def test_no_main_page_has_a_serious_or_critical_accessibility_violation(live, page, viewer):
+def test_no_main_page_has_a_serious_or_critical_accessibility_violation(live, page, viewer, language):
     sign_in_as(page, viewer)
+    speak(page, live, language)
 
-    problems = [problem for name, path in main_pages(live)[viewer] for problem in blocking_violations(page, name, path)]
+    problems = [problem for name, path in main_pages(live)[viewer]
+                for problem in blocking_violations(page, name, path, language)]
 
     assert problems == [], "\n".join(problems)
 

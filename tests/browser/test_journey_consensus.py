@@ -18,27 +18,30 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import expect
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from expert_platform.accounts.services import find_user_by_email
 from expert_platform.database import utcnow
-from expert_platform.enums import Position, Role
+from expert_platform.enums import Role
 from expert_platform.extensions import db
 from expert_platform.proposals.models import Proposal
-from expert_platform.reference.models import MemberState
-from expert_platform.review import rounds
 from expert_platform.review import services as review_services
 from expert_platform.review.models import ConsensusRound
 from expert_platform.thinktanks.models import ThinkTank
 from tests.browser.conftest import DEMO_ACCOUNTS, sign_in
 from tests.browser.journeys import (
     StoredProposal,
+    decided_at,
+    definitions,
+    delegations_asked,
     flashes,
     mail_to,
+    make_delegate,
     make_think_tank,
+    member_state_name,
     proposal_titled,
-    seat_on_council,
     submitted_proposal,
+    the_other_delegations_endorse,
     unique_word,
 )
 
@@ -57,13 +60,6 @@ def make_author(live, display_name: str) -> tuple[object, str]:
         return author, db.session.get(ThinkTank, think_tank_id).name
 
 
-def make_delegate(live, display_name: str, state: str):
-    """A council member seated in the demo delegation of ``state`` (a member-state code)."""
-    delegate = live.person(display_name)
-    seat_on_council(live, delegate, state)
-    return delegate
-
-
 def proposal_in_review(live, author, title: str) -> StoredProposal:
     """A complete proposal ``author`` submitted, whose review the demo secretariat started."""
     submitted = submitted_proposal(live, author, title)
@@ -72,31 +68,6 @@ def proposal_in_review(live, author, title: str) -> StoredProposal:
                                      proposal=db.session.get(Proposal, submitted.id))
         db.session.commit()
     return proposal_titled(live, title)
-
-
-def delegations_asked(live, proposal: StoredProposal) -> list[str]:
-    """The member states whose delegations the proposal's latest round asked, in the order pages list them."""
-    with live.app.app_context():
-        return [row.member_state_name for row in rounds.latest_round_of(db.session.get(Proposal, proposal.id)).asked]
-
-
-def member_state_name(live, state: str) -> str:
-    """The name of the member state with the code ``state``, as pages show it."""
-    with live.app.app_context():
-        return db.session.scalar(select(MemberState.name).where(MemberState.code == state))
-
-
-def the_other_delegations_endorse(live, proposal: StoredProposal, *, besides) -> None:
-    """A current member of every delegation asked in the open round endorses, except the delegations of
-    ``besides`` (whose positions the journey records in the browser)."""
-    ours = {person.id for person in besides}
-    with live.app.app_context():
-        stored = db.session.get(Proposal, proposal.id)
-        for asked in rounds.open_round_of(stored).asked:
-            members = rounds.current_members([asked.delegation_id])
-            if not ours & {seat.user_id for seat in members}:
-                rounds.record_position(actor=members[0].user, proposal=stored, position=Position.ENDORSE)
-        db.session.commit()
 
 
 def the_deadline_passes(live, proposal: StoredProposal) -> None:
@@ -111,12 +82,6 @@ def the_deadline_passes(live, proposal: StoredProposal) -> None:
             .values(opened_at=now - timedelta(hours=3), deadline_at=now - timedelta(minutes=1))
         )
         db.session.commit()
-
-
-def decided_at(live, proposal: StoredProposal) -> datetime:
-    """When the proposal's decision record says the council decided."""
-    with live.app.app_context():
-        return rounds.decision_record_of(db.session.get(Proposal, proposal.id)).decided_at
 
 
 # --- Steps on the pages ---------------------------------------------------------------------------
@@ -151,13 +116,6 @@ def record_a_position(page, position: str, reason: str = "") -> None:
     if reason:
         card.get_by_label("Reason").fill(reason)
     card.get_by_role("button", name="Record the position").click()
-
-
-def definitions(listing) -> dict[str, str]:
-    """A description list (<dl>) as {term: description}, as the reader sees them."""
-    expect(listing).to_be_visible()
-    terms, descriptions = listing.locator(":scope > dt"), listing.locator(":scope > dd")
-    return dict(zip(terms.all_inner_texts(), descriptions.all_inner_texts(), strict=True))
 
 
 def names(states: list[str]) -> str:

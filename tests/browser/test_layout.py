@@ -6,24 +6,26 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import VIEWERS, VISITOR, main_pages, open_page, sign_in_as
+from tests.browser.pages import LANGUAGES, VIEWERS, VISITOR, main_pages, open_page, sign_in_as, speak
 
 NARROW = {"width": 320, "height": 640}
 
 
-def page_width(page, path: str) -> int:
-    """The width of ``path``'s whole document, in CSS pixels."""
-    open_page(page, path)
+def page_width(page, path: str, language: str | None = None) -> int:
+    """The width of ``path``'s whole document (in ``language`` when given), in CSS pixels."""
+    open_page(page, path, language)
     return page.evaluate("document.documentElement.scrollWidth")
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("viewer", VIEWERS)
-def test_no_main_page_scrolls_sideways_320_pixels_wide(live, page, viewer):
+def test_no_main_page_scrolls_sideways_320_pixels_wide(live, page, viewer, language):
     sign_in_as(page, viewer)  # on a wide screen, where "Sign out" is in sight without opening the menu
+    speak(page, live, language)  # Russian words are longer
     page.set_viewport_size(NARROW)
 
     too_wide = {name: width for name, path in main_pages(live)[viewer]
-                if (width := page_width(page, path)) > NARROW["width"]}
+                if (width := page_width(page, path, language)) > NARROW["width"]}
 
     assert too_wide == {}
 
@@ -45,6 +47,32 @@ def test_the_menu_opens_and_closes_with_its_toggle_320_pixels_wide(page):
     archive.click()
 
     expect(page).to_have_title("Archive · Expert Platform")
+
+
+def test_the_language_switcher_is_behind_the_menu_toggle_320_pixels_wide(live, page):
+    page.set_viewport_size(NARROW)
+    page.goto("/archive?q=national")
+    russian = page.get_by_role("form", name="Language").get_by_role("button", name="Русский")
+    expect(russian).to_be_hidden()
+
+    page.get_by_role("button", name="Menu").click()
+    russian.click()
+
+    # The same page in Russian, its menu closed again behind a toggle in Russian.
+    expect(page).to_have_url(f"{live.url}/archive?q=national")
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Архив")
+    toggle = page.get_by_role("button", name="Меню")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    english = page.get_by_role("form", name="Язык").get_by_role("button", name="English")
+    expect(english).to_be_hidden()
+    toggle.click()
+    expect(page.get_by_role("button", name="Русский")).to_have_attribute("aria-pressed", "true")
+    english.click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Archive")
+    assert page.evaluate("document.documentElement.scrollWidth") == NARROW["width"]
 
 
 def test_the_menu_is_shown_without_a_toggle_on_a_wide_screen(page):
