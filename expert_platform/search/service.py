@@ -379,6 +379,10 @@ def _rebuild_in_postgres(batch_size: int) -> int:
         count += len(documents)
     db.session.execute(delete(SearchOutboxEntry))
     db.session.commit()
+    # Every row is new: the planner's statistics of the search tables are refreshed now rather than when
+    # autovacuum gets to them (without them it misjudged the facet filters badly, 20 ms becoming 75).
+    postgres.analyze(db.session)
+    db.session.commit()
     return count
 
 
