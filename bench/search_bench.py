@@ -1,6 +1,6 @@
 """Benchmark of the archive's search (issue 6 point 9): import, index size and query latency, against SQLite FTS5.
 
-    .venv/bin/python bench/search_bench.py [--proposals 20000] [--queries 200] [--database sqlite|URL]
+    .venv/bin/python bench/search_bench.py [--proposals 20000] [--queries 200] [--database sqlite|URL] [--translated 0.2]
 
 1. Generates N proposals of policy prose (Zipf-distributed English vocabulary, about 20% Russian, a few Chinese;
    Markdown bodies with headings and lists; dimensions, member states, think tanks, authors, keywords, years
@@ -585,6 +585,37 @@ class Platform:
                 "import_seconds": imported - validated, "commit_seconds": finished - imported,
                 "created": summary.created, "pending": pending, "indexed": indexed, "segments": segments}
 
+    def add_translations(self, share: float, seed: int, member_states: list[str]) -> dict:
+        """Give ``share`` of the public proposals a translation into the other working language (English
+        <-> Russian; a Chinese one into English), as their authors would have before submission, and
+        commit: the outbox reindexes them. Returns how many and how long."""
+        from sqlalchemy import select
+
+        from expert_platform import sanitize
+        from expert_platform.enums import ProposalState, TextStatus
+        from expert_platform.extensions import db
+        from expert_platform.proposals.models import Proposal, ProposalTranslation
+
+        generator = Generator(seed + 1, member_states)
+        with self.app.app_context():
+            started = time.perf_counter()
+            public = db.session.scalars(select(Proposal).where(Proposal.state == ProposalState.ENDORSED)
+                                        .order_by(Proposal.id)).all()
+            chosen = [proposal for proposal in public if generator.rng.random() < share]
+            for proposal in chosen:
+                language = "ru" if proposal.language == "en" else "en"
+                body = generator.body(language, 300)
+                title = generator.russian_title() if language == "ru" else generator.english_title()
+                summary = (generator.russian_sentence(12, 24) if language == "ru"
+                           else generator.english_sentence(12, 24))
+                db.session.add(ProposalTranslation(proposal_id=proposal.id, language=language, title=title,
+                                                   summary=summary, body=body, body_html=sanitize.render_markdown(body),
+                                                   status=TextStatus.TRANSLATION))
+            db.session.commit()  # the outbox reindexes them after this commit
+            seconds = time.perf_counter() - started
+            db.session.remove()
+        return {"count": len(chosen), "seconds": seconds}
+
     def forget_caches(self) -> None:
         """What an index change does to the search: a new searcher, and nothing computed from the old one."""
         from expert_platform.search import index_store, query, service
@@ -888,6 +919,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="timed requests per kind of query")
     parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL (a fresh schema is used)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--translated", type=float, default=0.0, metavar="SHARE",
+                        help="give this share (0-1) of the public proposals a translation into the other working "
+                             "language before the queries run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed API queries to FILE")
     arguments = parser.parse_args(argv)
@@ -924,6 +958,11 @@ def main(argv: list[str] | None = None) -> int:
               f" {fmt_bytes(whoosh_size)}; {imported['pending']} outbox rows left")
         if imported["indexed"] != public or imported["pending"]:
             raise SystemExit("The index does not hold every endorsed proposal: the import or the outbox failed.")
+
+        if arguments.translated:
+            added = platform.add_translations(arguments.translated, arguments.seed, corpus.member_states)
+            print(f"Translations: {added['count']:,} public proposals given one (English <-> Russian), saved and"
+                  f" reindexed in {added['seconds']:.1f} s (FTS5 below has the originals only)")
 
         fts = Fts5(folder / "fts5.sqlite")
         fts_import = fts.load(corpus_file)
