@@ -1,6 +1,7 @@
 """Benchmark of the archive's search (issue 6 point 9): import, index size and query latency, against SQLite FTS5.
 
-    .venv/bin/python bench/search_bench.py [--proposals 20000] [--queries 200] [--database sqlite|URL] [--translated 0.2]
+    .venv/bin/python bench/search_bench.py [--proposals 20000] [--queries 200] [--database sqlite|URL]
+                                          [--translated SHARE]
 
 1. Generates N proposals of policy prose (Zipf-distributed English vocabulary, about 20% Russian, a few Chinese;
    Markdown bodies with headings and lists; dimensions, member states, think tanks, authors, keywords, years
