@@ -29,10 +29,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import sanitize
-from ..enums import Dimension, Participation, ProposalState, StateKind, ThinkTankStatus
+from ..enums import Dimension, Participation, ProposalState, StateKind, TextStatus, ThinkTankStatus
 from ..errors import ValidationFailed
 from ..experts.services import normalize_keyword
 from ..extensions import db
+from ..i18n import WORKING_LANGUAGES
 from ..proposals import workflow
 from ..proposals.models import (
     BODY_MAX_BYTES,
@@ -48,6 +49,7 @@ from ..proposals.models import (
     ProposalMemberState,
     ProposalRevision,
     ProposalThinkTank,
+    ProposalTranslation,
     ReferenceCounter,
 )
 from ..reference.models import MemberState
@@ -55,7 +57,9 @@ from ..thinktanks.models import THINK_TANK_NAME_MAX_LENGTH, ThinkTank
 
 #: The fields a line may hold; the others are refused (a misspelt optional field would be lost silently).
 REQUIRED_FIELDS = ("title", "summary", "body", "language", "dimensions", "state", "submitted_at", "decided_at")
-OPTIONAL_FIELDS = ("reference", "member_states", "keywords", "think_tanks", "authors")
+OPTIONAL_FIELDS = ("reference", "member_states", "keywords", "think_tanks", "authors", "translations")
+#: The fields of one translation; "status" is optional ("translation" when absent).
+TRANSLATION_FIELDS = frozenset({"language", "title", "summary", "body", "status"})
 IMPORTABLE_STATES = {state.value: state for state in workflow.IMPORTED_STATES}
 #: The platform's own references: an imported one raises that year's counter so it is never handed out again.
 PLATFORM_REFERENCE = re.compile(r"EP-([0-9]{4})-([0-9]{1,6})")
@@ -100,6 +104,8 @@ class Record:
     state: ProposalState
     submitted_at: datetime
     decided_at: datetime
+    #: (language, status, title, summary, body) of each translation, by language.
+    translations: tuple[tuple[str, TextStatus, str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,6 +271,8 @@ def _record(line: _Line) -> Record | None:
         elif name not in authors:
             authors.append(name)
 
+    translations = _translations(line, language)
+
     state = data.get("state")
     if not isinstance(state, str) or state not in IMPORTABLE_STATES:
         line.fail("state", f"{state!r} is not one of {', '.join(IMPORTABLE_STATES)}")
@@ -279,8 +287,41 @@ def _record(line: _Line) -> Record | None:
         line=line.number, reference=reference, title=title, summary=summary, body=body, language=language,
         dimensions=tuple(dimensions), member_states=tuple(member_states), keywords=tuple(keywords),
         think_tanks=tuple(think_tanks), authors=tuple(authors), state=IMPORTABLE_STATES[state],
-        submitted_at=submitted_at, decided_at=decided_at,
+        submitted_at=submitted_at, decided_at=decided_at, translations=translations,
     )
+
+
+def _translations(line: _Line, original: str | None) -> tuple[tuple[str, TextStatus, str, str, str], ...]:
+    """The line's translations: each into a working language other than the original's, once, with the
+    original's limits; a wrong one is recorded on the "translations" field."""
+    found: dict[str, tuple[str, TextStatus, str, str, str]] = {}
+    for item in line.optional_list("translations") or []:
+        if not isinstance(item, dict) or not {"language", "title", "summary", "body"} <= set(item) \
+                or not set(item) <= TRANSLATION_FIELDS:
+            line.fail("translations", 'each translation must be {"language", "title", "summary", "body"} '
+                                      'and optionally "status"')
+            continue
+        language = item["language"]
+        if language not in WORKING_LANGUAGES or language == original:
+            line.fail("translations", f"{language!r} is not a working language other than the original's "
+                                      f"({', '.join(WORKING_LANGUAGES)})")
+            continue
+        if language in found:
+            line.fail("translations", f"two translations into {language!r}")
+            continue
+        status = item.get("status") or TextStatus.TRANSLATION.value
+        if status not in (TextStatus.TRANSLATION.value, TextStatus.CHECKED_TRANSLATION.value):
+            line.fail("translations", f"status {status!r} is not translation or checked_translation")
+            continue
+        texts = _Line(line.number, item, line.member_state_codes)
+        title = texts.string("title", maximum=TITLE_MAX_LENGTH, collapse=True)
+        summary = texts.string("summary", maximum=SUMMARY_MAX_LENGTH)
+        body = texts.string("body", maximum=BODY_MAX_BYTES, in_bytes=True)
+        for error in texts.errors:
+            line.fail("translations", f"{language}: {error.field} {error.message}")
+        if not texts.errors:
+            found[language] = (language, TextStatus(status), title, summary, body)
+    return tuple(found[language] for language in sorted(found))
 
 
 def validate(lines: Iterable[str]) -> tuple[list[Record], list[LineError]]:
@@ -483,6 +524,13 @@ def _fill(proposal: Proposal, record: Record, states: dict, think_tanks: dict) -
     kept_tanks = {row.think_tank_id: row for row in proposal.think_tanks}
     proposal.think_tanks = [kept_tanks.get(think_tanks[key].id) or ProposalThinkTank(think_tank=think_tanks[key])
                             for key in record.think_tanks]
+    kept_translations = {row.language: row for row in proposal.translations}
+    proposal.translations = [kept_translations.get(language) or ProposalTranslation(language=language)
+                             for language, *_rest in record.translations]
+    for row, (_language, status, title, summary, body) in zip(proposal.translations, record.translations,
+                                                              strict=True):
+        row.status, row.title, row.summary, row.body = status, title, summary, body
+        row.body_html = sanitize.render_markdown(body)
 
 
 def _release(proposal_ids: set[int], kept: set) -> None:

@@ -491,3 +491,66 @@ def test_the_garbage_collector_is_back_as_it_was_after_an_import(app):
 
     assert gc.isenabled() is True
     assert gc.get_freeze_count() == 0
+
+
+# --- translations ----------------------------------------------------------------------------------
+
+RUSSIAN = {"language": "ru", "title": "  Опреснительные   установки на общих побережьях ",
+           "summary": "Прибрежные государства делят расходы на опреснение.",
+           "body": "## Проблема\n\nВ прибрежных городах заканчивается **пресная вода**.<script>x()</script>",
+           "status": "checked_translation"}
+
+
+def test_an_outcome_comes_with_its_translation_frozen_and_found_by_either_text(import_file, db):
+    result = import_file(outcome(translations=[RUSSIAN]))
+
+    assert result.exit_code == 0, result.output
+    proposal = by_reference(db, "TTF-2019-001")
+    [row] = proposal.translations
+    assert (row.language, row.status.value, row.title, row.summary) == (
+        "ru", "checked_translation", "Опреснительные установки на общих побережьях",
+        "Прибрежные государства делят расходы на опреснение.")
+    assert row.body_html == ("<h2>Проблема</h2>\n<p>В прибрежных городах заканчивается <strong>пресная вода</strong>."
+                             "&lt;script&gt;x()&lt;/script&gt;</p>\n")
+    [revision] = proposal.revisions
+    assert [(text["language"], text["status"], text["title"]) for text in revision.content["translations"]] == [
+        ("ru", "checked_translation", "Опреснительные установки на общих побережьях")]
+    assert found("опреснение") == ["TTF-2019-001"]
+    assert found("desalination") == ["TTF-2019-001"]
+
+
+def test_reimporting_replaces_the_translations_and_the_index_follows(import_file, db):
+    import_file(outcome(translations=[RUSSIAN]))
+    result = import_file(outcome(translations=[{**RUSSIAN, "title": "Морская вода", "status": None}]))
+    assert result.exit_code == 0, result.output
+    [row] = by_reference(db, "TTF-2019-001").translations
+    assert (row.title, row.status.value) == ("Морская вода", "translation")
+
+    result = import_file(outcome())
+    assert result.exit_code == 0, result.output
+    assert by_reference(db, "TTF-2019-001").translations == []
+    assert found("опреснение") == []
+    assert found("desalination") == ["TTF-2019-001"]
+
+
+def test_a_bad_translation_is_named_and_nothing_is_imported(import_file, db):
+    result = import_file(
+        outcome(translations=[{**RUSSIAN, "language": "en"}]),
+        outcome(reference="TTF-2019-002", translations=[{**RUSSIAN, "status": "checked"}]),
+        outcome(reference="TTF-2019-003", translations=[{**RUSSIAN, "title": "", "summary": 7}, "ru"]),
+        outcome(reference="TTF-2019-004", translations=[RUSSIAN, RUSSIAN, {**RUSSIAN, "language": "fr"}]),
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "line 1: translations: 'en' is not a working language other than the original's (en, ru)\n"
+        "line 2: translations: status 'checked' is not translation or checked_translation\n"
+        "line 3: translations: ru: title must not be empty\n"
+        "line 3: translations: ru: summary must be a string\n"
+        'line 3: translations: each translation must be {"language", "title", "summary", "body"} and optionally '
+        '"status"\n'
+        "line 4: translations: two translations into 'ru'\n"
+        "line 4: translations: 'fr' is not a working language other than the original's (en, ru)\n"
+        "Error: 4 bad lines: nothing was imported.\n"
+    )
+    assert proposal_count(db) == 0
