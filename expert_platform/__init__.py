@@ -139,8 +139,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
-    from flask_babel import get_locale
-
     from .enums import Role
     from .permissions import register_template_globals as register_predicates
     from .reference.services import localized_state_name
@@ -149,23 +147,17 @@ def register_template_globals(app: Flask) -> None:
     app.jinja_env.filters["state_name"] = localized_state_name
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
-        current_locale=lambda: str(get_locale() or "en"),
         Role=Role,
-        platform_name=platform_name(app),
-        organisation_name=organisation_name(app),
+        platform_name=_localized_setting(app, "PLATFORM_NAME"),
+        organisation_name=_localized_setting(app, "ORGANISATION_NAME"),
     )
 
 
-def platform_name(app: Flask):
+def _localized_setting(app: Flask, name: str):
+    """A name configured per language (``NAME`` in English, ``NAME_RU`` in Russian), read when shown."""
     from .i18n import localized
 
-    return localized({"en": app.config["PLATFORM_NAME"], "ru": app.config["PLATFORM_NAME_RU"]})
-
-
-def organisation_name(app: Flask):
-    from .i18n import localized
-
-    return localized({"en": app.config["ORGANISATION_NAME"], "ru": app.config["ORGANISATION_NAME_RU"]})
+    return localized({"en": app.config[name], "ru": app.config[f"{name}_RU"]})
 
 
 def register_commands(app: Flask) -> None:

@@ -13,7 +13,7 @@ class LabelledEnum(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(self._labels()[self][0])
+        return str(self.lazy_label)
 
     @property
     def lazy_label(self):

@@ -67,12 +67,6 @@ def in_language_of(user) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def in_language(code: str) -> Iterator[None]:
-    with force_locale(code if is_working_language(code) else current_app.config["BABEL_DEFAULT_LOCALE"]):
-        yield
-
-
 # --- formatting ------------------------------------------------------------------------------------
 
 

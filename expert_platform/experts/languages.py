@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
-from flask import has_request_context
-from flask_babel import get_locale
+
+from ..i18n import current_language
 
 
 @cache
@@ -34,8 +34,7 @@ def _names_in(locale_name: str) -> dict[str, str]:
 
 
 def _names() -> dict[str, str]:
-    locale = get_locale() if has_request_context() else None
-    return _names_in(str(locale or "en"))
+    return _names_in(current_language())
 
 
 def language_name(code: str) -> str:
