@@ -623,7 +623,7 @@ class Platform:
 
         with self.app.app_context():
             index_store.forget_searchers()
-        service.forget_engine_caches()
+            service.forget_engine_caches()
         for cached in (query._query_of, query.plan_of, query._syntax_tree):
             cached.cache_clear()
 

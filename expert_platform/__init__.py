@@ -81,7 +81,7 @@ def register_extensions(app: Flask) -> None:
     from .i18n import init_i18n, select_locale
     from .mail import init_mail
     from .notifications.services import init_notifications
-    from .search.outbox import init_search
+    from .search import init_search
     from .security import init_security
 
     db.init_app(app)

@@ -542,7 +542,6 @@ def restore_command(file: Path, yes: bool) -> None:
     """Restore the backup FILE: verify it, replace the database and the annex files, rebuild the search
     index. Stop the application first."""
     from .extensions import db
-    from .search import index_store
     from .search import service as search_service
 
     database_path = _sqlite_file()
@@ -567,7 +566,6 @@ def restore_command(file: Path, yes: bool) -> None:
         return
     if restored.revision is None:
         click.echo("The backup's database records no schema revision (it was not created by `flask db upgrade`).")
-    index_store.forget_searchers()
     search_service.forget_engine_caches()
     try:
         count = search_service.rebuild()

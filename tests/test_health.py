@@ -61,8 +61,9 @@ def test_the_health_check_only_reads(client, method):
 def test_the_postgres_search_backend_is_checked_in_the_database(app, client, monkeypatch):
     # (Its table exists on SQLite too, empty: the check is the same query on both.)
     from expert_platform.search import postgres
+    from expert_platform.search.postgres_backend import PostgresBackend
 
-    monkeypatch.setitem(app.config, "SEARCH_BACKEND", "postgres")
+    monkeypatch.setitem(app.extensions, "search_backend", PostgresBackend())
     assert client.get("/healthz").status_code == 200
 
     def broken(session=None):

@@ -22,6 +22,7 @@ from flask_login import current_user
 from ..database import utcnow
 from ..enums import Dimension
 from ..errors import render_error
+from ..proposals import facts
 from ..proposals.models import Proposal
 from ..search import service
 from . import serialize
@@ -95,11 +96,11 @@ def _download(text: str, content_type: str, filename: str) -> Response:
 
 def _citation(proposal: Proposal) -> dict:
     """What both citation formats say, as plain one-line text."""
-    decided = service.decided_at(proposal)
+    decided = facts.decided_at(proposal)
     tanks = serialize.think_tank_names(proposal)
     return {
         "title": _one_line(proposal.title),
-        "authors": [_one_line(name) for name in service.author_names(proposal)],
+        "authors": [_one_line(name) for name in facts.author_names(proposal)],
         "institution": _one_line("; ".join(tanks) if tanks else current_app.config["ORGANISATION_NAME"]),
         "decided": decided,
         "url": serialize.absolute_url(serialize.permalink_path(proposal)),
@@ -206,7 +207,7 @@ def atom(proposals: list[Proposal], slugs: tuple[str, ...] = ()) -> str:
     if slugs:
         title = _("%(title)s (%(dimensions)s)", title=title,
                   dimensions=", ".join(Dimension(slug).label for slug in slugs))
-    newest = service.decided_at(proposals[0]) if proposals else None
+    newest = facts.decided_at(proposals[0]) if proposals else None
     root = ET.Element("feed", {"xmlns": ATOM_NAMESPACE})
     _element(root, "id", serialize.absolute_url(f"/archive/feed.atom{query}"))
     _element(root, "title", title, type="text")
@@ -221,11 +222,11 @@ def atom(proposals: list[Proposal], slugs: tuple[str, ...] = ()) -> str:
         entry = _element(root, "entry")
         _element(entry, "id", permalink)
         _element(entry, "title", proposal.title, type="text")
-        _element(entry, "updated", serialize.iso(service.decided_at(proposal) or proposal.updated_at))
+        _element(entry, "updated", serialize.iso(facts.decided_at(proposal) or proposal.updated_at))
         _element(entry, "link", rel="alternate", type="text/html", href=permalink)
         if proposal.summary:
             _element(entry, "summary", proposal.summary, type="text")
-        for name in service.author_names(proposal):
+        for name in facts.author_names(proposal):
             _element(_element(entry, "author"), "name", name)
         for row in proposal.dimensions:
             _element(entry, "category", term=row.dimension.value, label=row.dimension.label)

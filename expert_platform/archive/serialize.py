@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from flask import current_app
 
+from ..proposals.facts import author_names, decided_at
 from ..proposals.models import Proposal
-from ..search.service import author_names, decided_at
 
 #: The fields of an item, in the order of the contract; the CSV export's columns are all but highlights.
 ITEM_FIELDS = ("reference", "title", "summary", "language", "dimensions", "member_states", "think_tanks", "authors",

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from ..enums import Dimension
 from ..experts.languages import language_name
+from ..proposals import facts
 from ..proposals.models import Proposal
 from ..reference.services import all_states
 from ..search import service as search_service
@@ -88,8 +89,8 @@ def _hit(hit: search_service.Hit) -> ArchiveHit:
         proposal=hit.proposal,
         title_html=hit.highlights["title"],
         snippet_html=hit.highlights["body"],
-        authors=search_service.author_names(hit.proposal),
-        decided_at=search_service.decided_at(hit.proposal),
+        authors=facts.author_names(hit.proposal),
+        decided_at=facts.decided_at(hit.proposal),
         language=hit.language,
     )
 

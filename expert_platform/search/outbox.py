@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
@@ -109,7 +108,7 @@ def _after_soft_rollback(session: Session, previous_transaction) -> None:
         session.info.pop(_PENDING_KEY, None)
 
 
-def init_search(app: Flask) -> None:
+def listen() -> None:
     """Listen to every session and to the workflow (registering twice is harmless)."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)

@@ -565,7 +565,7 @@ _lexicons: dict = {}
 _lexicons_lock = threading.Lock()
 
 
-def _version() -> tuple:
+def index_version() -> tuple:
     """Changes whenever an entry is written or removed (a count and the latest write)."""
     count, latest = db.session.execute(text("SELECT count(*), max(indexed_at) FROM search_documents")).one()
     return id(db.engine), str(db.engine.url), count, str(latest)
@@ -574,7 +574,7 @@ def _version() -> tuple:
 def spelling_lexicon() -> tuple[dict[int, list[str]], dict[str, int]]:
     """Every word of the public proposals as written, by length, and in how many proposals each is;
     read with ts_stat once per index version (only a query that found nothing asks)."""
-    version = _version()
+    version = index_version()
     with _lexicons_lock:
         cached = _lexicons.get("spelling")
         if cached is not None and cached[0] == version:
@@ -597,7 +597,7 @@ def remembered(key, compute) -> list[int]:
     (``service.KeptLists``, one per index version as the Whoosh backend keeps them)."""
     from .service import RELATED_KEPT, KeptLists
 
-    version = _version()
+    version = index_version()
     with _lexicons_lock:
         if _related["version"] != version:
             _related["version"], _related["lists"] = version, KeptLists(RELATED_KEPT)

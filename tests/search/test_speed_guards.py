@@ -17,7 +17,7 @@ from expert_platform import sanitize
 from expert_platform.enums import ProposalState
 from expert_platform.extensions import db
 from expert_platform.proposals import workflow
-from expert_platform.search import index_store
+from expert_platform.search import highlighting, index_store, whoosh_engine
 from expert_platform.search import service as search
 from expert_platform.search.query import parse
 from expert_platform.search.schema import analyzer_of, token_pattern
@@ -113,7 +113,7 @@ def test_a_rebuilt_index_is_searched_afresh(corpus):
 
 @pytest.mark.whoosh_only
 def test_results_stay_right_when_the_engine_cache_is_tiny(corpus, monkeypatch):
-    monkeypatch.setattr(search, "ENGINE_CACHE_ENTRIES", 3)
+    monkeypatch.setattr(whoosh_engine, "ENGINE_CACHE_ENTRIES", 3)
     for _ in range(2):
         assert search.search("water security", EVERYTHING, None).total == 3
         assert search.search("rivers", EVERYTHING, None).total == 2
@@ -176,9 +176,9 @@ def test_newest_first_is_whooshs_sort_on_the_decided_column(corpus):
 def whoosh_snippet(text: str, variant: str, terms: set[str], *, whole: bool) -> str:
     """What Whoosh's own ``highlight()`` makes of ``text``: the reference the fast snippets must equal."""
     fragmenter = highlight.WholeFragmenter() if whole else highlight.ContextFragmenter(
-        maxchars=search.SNIPPET_CHARACTERS, surround=search.SNIPPET_SURROUND)
-    return highlight.highlight(text, frozenset(terms), analyzer_of(variant), fragmenter, search._MarkFormatter(),
-                               top=search.SNIPPET_FRAGMENTS)
+        maxchars=highlighting.SNIPPET_CHARACTERS, surround=highlighting.SNIPPET_SURROUND)
+    return highlight.highlight(text, frozenset(terms), analyzer_of(variant), fragmenter, highlighting.MarkFormatter(),
+                               top=highlighting.SNIPPET_FRAGMENTS)
 
 
 LONG = " ".join(["Water and security of shared rivers.", "Nothing to see in this sentence at all."] * 900)
@@ -196,8 +196,8 @@ LONG = " ".join(["Water and security of shared rivers.", "Nothing to see in this
 ])
 def test_snippets_are_whooshs_highlights_character_for_character(app, text, variant, query_text):
     parsed = parse(query_text).query
-    terms = search._terms_by_variant(parsed)
-    prefixes = search._prefixes(parsed)
+    terms = highlighting.terms_by_variant(parsed)
+    prefixes = highlighting.prefixes(parsed)
     for group, whole in (("title", True), ("body", False)):
         fieldname = f"{group}_{variant}"
         wanted = set(terms.get(fieldname, ()))
@@ -206,7 +206,7 @@ def test_snippets_are_whooshs_highlights_character_for_character(app, text, vari
         expected = whoosh_snippet(text, variant, wanted, whole=whole)
         assert expected  # the query matches the text
 
-        assert search._snippet(text, fieldname, variant, terms, prefixes, whole=whole) == expected
+        assert highlighting.snippet(text, fieldname, variant, terms, prefixes, whole=whole) == expected
 
 
 @pytest.mark.parametrize("variant", ["en", "ru", "cjk", "any"])
@@ -222,9 +222,9 @@ def test_the_fast_token_pattern_cuts_the_tokens_the_analyzer_cuts(variant):
 @pytest.mark.whoosh_only
 def test_a_text_without_matches_gets_its_escaped_start(app):
     text = "<b>Budget</b> rules " * 40
-    snippet = search._snippet(text, "body_en", "en", {"body_en": {"water"}}, [], whole=False)
+    snippet = highlighting.snippet(text, "body_en", "en", {"body_en": {"water"}}, [], whole=False)
 
-    assert snippet == html.escape(search._shorten(text))
+    assert snippet == html.escape(highlighting.shorten(text))
 
 
 # --- facets, suggestions, batches --------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_a_text_without_matches_gets_its_escaped_start(app):
 @pytest.mark.parametrize("text", ["water", "security", "rivers OR grids", "-fiscal"])
 def test_facets_counted_one_by_one_or_with_bit_masks_agree(corpus, monkeypatch, text):
     by_document = search.search(text, EVERYTHING, None).facets
-    monkeypatch.setattr(search, "FACET_COUNT_BY_DOCUMENT", 0)
+    monkeypatch.setattr(whoosh_engine, "FACET_COUNT_BY_DOCUMENT", 0)
 
     assert search.search(text, EVERYTHING, None).facets == by_document
 
