@@ -16,7 +16,7 @@ BENCH_ARGS ?=
 
 CATALOGUES := expert_platform/translations
 
-.PHONY: run serve test test-postgres test-browser screenshots bench lint translations clean help
+.PHONY: run serve test test-postgres test-browser test-api-contract screenshots bench lint translations clean help
 
 help:
 	@echo "make run            install, migrate, load demo data when the database is empty, serve on http://$(HOST):$(PORT)"
@@ -24,6 +24,7 @@ help:
 	@echo "make test           install the test tools and run the whole suite on SQLite"
 	@echo "make test-postgres  the same suite on PostgreSQL (DATABASE_URL, default $(POSTGRES_TEST_URL))"
 	@echo "make test-browser   the browser suite (Playwright + Debian's chromium: apt-get install chromium)"
+	@echo "make test-api-contract  Schemathesis against /api/v1/openapi.json on SQLite + Whoosh and on PostgreSQL"
 	@echo "make screenshots    render the main pages to docs/screenshots/*.png with the browser"
 	@echo "make bench          the search benchmark (20,000 proposals; BENCH_ARGS=\"--proposals 2000\" for a quick one)"
 	@echo "make lint           ruff"
@@ -75,6 +76,11 @@ test-postgres: $(VENV)/.dev-installed
 # The browser suite serves the app on 127.0.0.1 with a fresh SQLite database of its own.
 test-browser: $(VENV)/.dev-installed
 	env -u DATABASE_URL $(BIN)/pytest tests/browser $(PYTEST_ARGS)
+
+# Serves the app (demo data, a generated archive) on 127.0.0.1 on each backend in turn and lets Schemathesis
+# hold every answer to the OpenAPI document (.ci/schemathesis; CONTRACT_BACKENDS=whoosh for SQLite alone).
+test-api-contract: $(VENV)/.dev-installed
+	bash .ci/schemathesis
 
 screenshots: $(VENV)/.dev-installed
 	env -u DATABASE_URL $(BIN)/python -m tests.browser.screenshots docs/screenshots
