@@ -121,6 +121,8 @@ def think_tank_ids(filters: Filters) -> list[int] | None:
     """The ids of the think tanks named by the filter (namesakes included); None: no such filter."""
     if not filters.think_tank:
         return None
+    if "\x00" in filters.think_tank:
+        return []  # no name holds one, and PostgreSQL refuses it in a parameter
     return list(db.session.scalars(select(ThinkTank.id).where(ThinkTank.name == filters.think_tank)))
 
 

@@ -35,7 +35,7 @@ from .documents import (
 )
 from .models import SearchOutboxEntry
 from .postgres_backend import PostgresBackend
-from .query import parse
+from .query import MAX_QUERY_LENGTH, parse
 from .results import (
     FACETS,
     MAX_PER_PAGE,
@@ -52,10 +52,10 @@ from .schema import variant_of
 from .spelling import corrected
 from .whoosh_backend import WhooshBackend
 
-__all__ = ["FACETS", "INDEXING_CHUNK", "MAX_PER_PAGE", "SORTS", "STORED_BODY_CHARACTERS", "Filters", "Hit", "Results",
-           "apply_outbox", "backend", "check", "document_of", "forget_engine_caches", "index_proposal",
-           "index_proposals", "indexed_count", "init_backend", "is_public", "iter_hits", "more_like_this",
-           "pending_count", "rebuild", "remove_proposal", "search", "sync"]
+__all__ = ["FACETS", "INDEXING_CHUNK", "MAX_PER_PAGE", "MAX_QUERY_LENGTH", "SORTS", "STORED_BODY_CHARACTERS",
+           "Filters", "Hit", "Results", "apply_outbox", "backend", "check", "document_of", "forget_engine_caches",
+           "index_proposal", "index_proposals", "indexed_count", "init_backend", "is_public", "iter_hits",
+           "more_like_this", "pending_count", "rebuild", "remove_proposal", "search", "sync"]
 
 #: The backends by the name SEARCH_BACKEND gives.
 BACKENDS: dict[str, type] = {"whoosh": WhooshBackend, "postgres": PostgresBackend}
