@@ -1,35 +1,43 @@
-"""The PostgreSQL search backend (``SEARCH_BACKEND=postgres``): the archive searched with PostgreSQL's
-own full-text search, in the database every application server already shares.
+"""The PostgreSQL search backend's tables and SQL (``SEARCH_BACKEND=postgres``; the backend object is
+``postgres_backend.PostgresBackend``): the archive searched with PostgreSQL's full-text search, in the
+database every application server already shares.
 
-The same interface and the same query syntax as the Whoosh backend (``service``): the query is parsed
-once (``query.plan_of``) and compiled here to SQL. Each public proposal is a ``search_documents`` row
-(``models.SearchDocument``): its text is analysed with its language's configuration (english,
-russian, simple; Chinese, Japanese and Korean cut into character pairs in Python first, as the Whoosh
-backend does), each configuration in a tsvector column of its own with a GIN index. A word of the query
-must match in the proposal's own configuration or among its authors, think tanks and keywords
-(``people``). Words and phrases are compiled with ``websearch_to_tsquery``; prefixes and the title
-field with ``to_tsquery`` (``:*`` and weight ``A``), which websearch syntax cannot express; results
-are ranked with ``ts_rank_cd`` (title words weigh 1.0, the body 0.4), highlighted with ``ts_headline``
-(matches in ``<mark>``, every other character escaped), and facets counted with grouped counts over
-``search_facets``. Ranks differ from Whoosh's BM25F; which proposals match, totals and facets are the
-same (the search tests run against both backends).
+The same words as the Whoosh backend: PostgreSQL's parser reads no proposal text and no query. Each text is
+analysed in Python by the Whoosh analyzers of its language (``index_terms``: the same terms, stems, stop
+words and positions), and the tsvector is written as a literal (``index_vector``); a query's leaves are
+compiled to tsquery literals the same way (``_leaf_query``). So markup-shaped text, entities, URLs and
+e-mail addresses, hyphenated and apostrophe words, numbers and CJK character pairs give the same tokens on
+both backends (tests/search/test_conformance.py holds the totals equal). Each public proposal is a
+``search_documents`` row (``models.SearchDocument``) with a vector per configuration column (english,
+russian, simple), its authors, think tanks and keywords in its text column (weight D) and in ``people``.
+Results are ranked with RUM's index order where the extension is there (``postgres_ranking``), else with
+``ts_rank_cd`` (title words weigh 1.0, the body 0.4), highlighted with ``ts_headline`` (the only place
+PostgreSQL's parser still reads text; matches in ``<mark>``, every other character escaped), and facets are
+grouped counts over ``search_facets``. Ranks differ from Whoosh's BM25F; which proposals match, totals and
+facets are the same.
 
 Writes happen in the caller's session (the outbox's own, or a rebuild's): the index is part of the
-database, so an index update commits or rolls back with the rows that record it.
+database, so an index update commits or rolls back with the rows that record it. A batch of documents is
+three statements (``write``), whatever its size.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import itertools
 import math
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from ..extensions import db
-from .query import _tokens
-from .schema import CJK, variant_of
+from .highlighting import TokenAnalysis, analysis
+from .query import analysed_tokens
+from .schema import CJK, analyzer_of, token_pattern, variant_of
 
 #: Each language variant's tsvector column; the column's name is its text search configuration's.
 COLUMN_OF_VARIANT = {"en": "english", "ru": "russian", "cjk": "simple", "any": "simple"}
@@ -56,83 +64,174 @@ RELATED_CANDIDATES = 24
 RELATED_WORDS = 12
 
 
-def index_text(value: str, variant: str) -> str:
-    """What PostgreSQL is given to analyse: the text itself, or for Chinese, Japanese and Korean its
-    tokens with each run of CJK characters cut into overlapping pairs (PostgreSQL's parser keeps such a
-    run as one word), so that a word of two characters is found inside a longer run."""
-    if variant != "cjk" or not CJK.search(value):
-        return value
-    return " ".join(_tokens(value, "cjk"))
+#: The language variants whose texts each tsvector column holds.
+VARIANTS_IN_COLUMN = {column: tuple(variant for variant, its in COLUMN_OF_VARIANT.items() if its == column)
+                      for column in COLUMNS}
+#: The longest lexeme a tsvector holds (bytes); a longer token is left out (nobody can type it in a query).
+MAX_LEXEME_BYTES = 2047
+
+
+class _KeptTerms(dict):
+    """A variant's raw token (as its token pattern cuts it) -> the terms its analyzer keeps of it (stop
+    words left out; a run of CJK characters gives its pairs): ``highlighting.analysis`` of each distinct
+    token once, then looked up without a Python call per token. Started afresh when full."""
+
+    def __init__(self, variant: str) -> None:
+        super().__init__()
+        self.variant = variant
+        self.pattern = token_pattern(analyzer_of(variant))
+
+    def __missing__(self, raw: str) -> tuple[str, ...]:
+        if len(self) >= TokenAnalysis.MAX_REMEMBERED:
+            self.clear()
+        kept = self[raw] = tuple(term for _start, _end, term, stopped in analysis(self.variant).of(raw)
+                                 if not stopped)
+        return kept
+
+
+@functools.cache
+def _kept_terms(variant: str) -> _KeptTerms:
+    return _KeptTerms(variant)
+
+
+def index_terms(value: str, variant: str | None) -> list[str]:
+    """The terms the Whoosh backend indexes of ``value`` in ``variant``'s fields (None: the authors', think
+    tanks' and keywords' fields), in order, a term's position being its index: its analyzer's tokens
+    (``schema.analyzer_of``: its token pattern, lower-cased; English and Russian without stop words,
+    positions counted without them, and stemmed; Chinese, Japanese and Korean cut into pairs).
+    PostgreSQL's parser never reads a text: it takes ``<script>...</script>`` or ``<div class="x">`` for
+    markup and drops it, and makes tokens of its own of URLs, e-mail addresses, hosts, paths, numbers,
+    hyphenated words and ``&amp;``, which a query analysed the Whoosh way would miss."""
+    kept = _kept_terms(variant or "any")
+    return list(itertools.chain.from_iterable(map(kept.__getitem__, kept.pattern.findall(value))))
+
+
+class _Quoted(dict):
+    """Term -> the term as a tsvector or tsquery literal writes it (``_quoted``), each written once. Started
+    afresh when full."""
+
+    def __missing__(self, term: str) -> str:
+        if len(self) >= TokenAnalysis.MAX_REMEMBERED:
+            self.clear()
+        quoted = self[term] = _quoted(term)
+        return quoted
+
+
+_QUOTED = _Quoted()
+
+
+def _indexable(terms: list[str], positions: Iterable[int]) -> tuple[list[str], Iterable[int]]:
+    """The terms (with their positions) a tsvector can hold: all but those longer than MAX_LEXEME_BYTES."""
+    if not terms or max(map(len, terms)) * 4 <= MAX_LEXEME_BYTES:  # at most 4 bytes a character
+        return terms, positions
+    kept = [(term, position) for term, position in zip(terms, positions, strict=True)
+            if len(term.encode()) <= MAX_LEXEME_BYTES]
+    return [term for term, _position in kept], [position for _term, position in kept]
+
+
+def index_vector(parts: Iterable[tuple[str, str | None, str]]) -> str:
+    """A tsvector, written out (the statement casts it: no configuration re-analyses it), of ``parts``,
+    (text, variant, weight) triples: each text's ``index_terms`` with its weight, at positions after the
+    previous text's with one left free, so that no phrase runs from one text into the next (they are
+    fields of their own in the Whoosh backend). Each occurrence is written on its own (``'water':3B
+    'water':9B``), which PostgreSQL merges; it keeps a lexeme's first 256 positions and a position above
+    16383 as 16383, as it does for ``to_tsvector``."""
+    entries: list[str] = []
+    offset = 0
+    for value, variant, weight in parts:
+        terms = index_terms(value, variant)
+        positions = range(offset + 1, offset + 1 + len(terms))
+        offset += len(terms) + 1
+        terms, positions = _indexable(terms, positions)
+        entries += map(f"{{}}:{{}}{weight}".format, map(_QUOTED.__getitem__, terms), positions)
+    return " ".join(entries)
+
+
+def _words_vector(words: str) -> str:
+    """The "words" tsvector: each word as written, lower-cased, without positions (the Whoosh backend's
+    "words" field, for "did you mean")."""
+    terms = list(dict.fromkeys(index_terms(words, "any")))
+    return " ".join(map(_QUOTED.__getitem__, _indexable(terms, range(len(terms)))[0]))
 
 
 # --- writing ---------------------------------------------------------------------------------------
 
-#: Each vector holds the original when it is in that vector's language (with the authors, think tanks and
-#: keywords, weight D) and the translation in that language if there is one (``:english_title``...,
-#: empty otherwise): the people are in one text vector only, so a match among them counts once.
-_UPSERT = text("""
-INSERT INTO search_documents (proposal_id, reference, variant, language, year, decided, title, body, authors,
-                              think_tanks, keywords, text_count, english, russian, simple, people, words,
-                              indexed_at)
-VALUES (:proposal_id, :reference, :variant, :language, :year, :decided, :title, :body, :authors, :think_tanks,
-        :keywords, :text_count,
-        CASE WHEN :column = 'english' THEN setweight(to_tsvector('english', :title_text), 'A')
-             || setweight(to_tsvector('english', :body_text), 'B') || setweight(to_tsvector('english', :authors), 'D')
-             || setweight(to_tsvector('english', :think_tanks), 'D')
-             || setweight(to_tsvector('english', :keywords), 'D')
-             ELSE ''::tsvector END
-             || setweight(to_tsvector('english', :english_title), 'A')
-             || setweight(to_tsvector('english', :english_body), 'B'),
-        CASE WHEN :column = 'russian' THEN setweight(to_tsvector('russian', :title_text), 'A')
-             || setweight(to_tsvector('russian', :body_text), 'B') || setweight(to_tsvector('russian', :authors), 'D')
-             || setweight(to_tsvector('russian', :think_tanks), 'D')
-             || setweight(to_tsvector('russian', :keywords), 'D')
-             ELSE ''::tsvector END
-             || setweight(to_tsvector('russian', :russian_title), 'A')
-             || setweight(to_tsvector('russian', :russian_body), 'B'),
-        CASE WHEN :column = 'simple' THEN setweight(to_tsvector('simple', :title_text), 'A')
-             || setweight(to_tsvector('simple', :body_text), 'B') || setweight(to_tsvector('simple', :authors), 'D')
-             || setweight(to_tsvector('simple', :think_tanks), 'D')
-             || setweight(to_tsvector('simple', :keywords), 'D')
-             ELSE ''::tsvector END
-             || setweight(to_tsvector('simple', :simple_title), 'A')
-             || setweight(to_tsvector('simple', :simple_body), 'B'),
-        setweight(to_tsvector('simple', :authors), 'A') || setweight(to_tsvector('simple', :think_tanks), 'B')
-             || setweight(to_tsvector('simple', :keywords), 'C'),
-        strip(to_tsvector('simple', :words)),
-        now())
+#: The columns of a search_documents row as written, with their types. A batch is one statement whatever
+#: its size: each column's values in one array, the rows rebuilt with unnest.
+_DOCUMENT_COLUMNS = {
+    "proposal_id": "integer", "reference": "text", "variant": "text", "language": "text", "year": "text",
+    "decided": "bigint", "title": "text", "body": "text", "authors": "text", "think_tanks": "text",
+    "keywords": "text", "text_count": "integer", "english": "tsvector", "russian": "tsvector",
+    "simple": "tsvector", "people": "tsvector", "words": "tsvector",
+}
+_FACET_COLUMNS = {"proposal_id": "integer", "name": "text", "value": "text"}
+_TRANSLATION_COLUMNS = {"proposal_id": "integer", "language": "text", "variant": "text", "title": "text",
+                        "body": "text"}
+
+
+def _unnested(columns: dict[str, str]) -> str:
+    """The rows of a batch: one array parameter per column, named after it, unnested side by side."""
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
+    return f"unnest({arrays}) AS written ({', '.join(columns)})"
+
+
+def _arrays(rows: list[dict], columns: dict[str, str]) -> dict[str, list]:
+    return {name: [row[name] for row in rows] for name in columns}
+
+
+#: Rows in proposal order: two batches sharing proposals lock their rows in the same order, so neither
+#: waits for the other while holding a row it needs.
+_UPSERT = text(f"""
+INSERT INTO search_documents ({", ".join(_DOCUMENT_COLUMNS)}, indexed_at)
+SELECT {", ".join(_DOCUMENT_COLUMNS)}, now() FROM {_unnested(_DOCUMENT_COLUMNS)}
+ORDER BY proposal_id
 ON CONFLICT (proposal_id) DO UPDATE SET
-    reference = EXCLUDED.reference, variant = EXCLUDED.variant, language = EXCLUDED.language,
-    year = EXCLUDED.year, decided = EXCLUDED.decided, title = EXCLUDED.title, body = EXCLUDED.body,
-    authors = EXCLUDED.authors, think_tanks = EXCLUDED.think_tanks, keywords = EXCLUDED.keywords,
-    text_count = EXCLUDED.text_count, english = EXCLUDED.english, russian = EXCLUDED.russian,
-    simple = EXCLUDED.simple, people = EXCLUDED.people, words = EXCLUDED.words, indexed_at = EXCLUDED.indexed_at
+    {", ".join(f"{name} = EXCLUDED.{name}" for name in _DOCUMENT_COLUMNS if name != "proposal_id")},
+    indexed_at = EXCLUDED.indexed_at
 """)
-_INSERT_TRANSLATION = text("INSERT INTO search_translations (proposal_id, language, variant, title, body) "
-                           "VALUES (:proposal_id, :language, :variant, :title, :body)")
-_INSERT_FACET = text("INSERT INTO search_facets (proposal_id, name, value) VALUES (:proposal_id, :name, :value)")
+
+
+def _replacing(table: str, columns: dict[str, str]) -> TextClause:
+    """One statement that replaces the rows of ``table`` of the proposals ``:ids`` with a batch's rows. The
+    DELETE, a data-modifying CTE, is over before the first row is inserted (the INSERT first needs its
+    count), so no new row meets an old one under the primary key."""
+    return text(f"WITH replaced AS (DELETE FROM {table} WHERE proposal_id = ANY(CAST(:ids AS integer[])) RETURNING 1) "
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {_unnested(columns)} "
+                "WHERE (SELECT count(*) FROM replaced) >= 0")
+
+
+_REPLACE_FACETS = _replacing("search_facets", _FACET_COLUMNS)
+_REPLACE_TRANSLATIONS = _replacing("search_translations", _TRANSLATION_COLUMNS)
 _FACET_OF_FIELD = {"facet_dimension": "dimension", "facet_member_state": "member_state",
                    "facet_think_tank": "think_tank", "facet_language": "language", "facet_year": "year"}
 
 
 def _row_of(document: dict, full_body: str) -> dict:
+    """The search_documents row of ``document``. Each text vector holds the original when it is in that
+    vector's language (with the authors, think tanks and keywords, weight D, unanalysed as in their own
+    fields of the Whoosh backend) and the translations in that language (title A, body B); a vector no
+    text went to is empty."""
     variant = document["variant"]
-    row = {
+    parts: dict[str, list] = {column: [] for column in COLUMNS}
+    parts[COLUMN_OF_VARIANT[variant]] += [
+        (document["stored_title"], variant, "A"), (full_body, variant, "B"),
+        (document["author"], None, "D"), (document["thinktank"], None, "D"), (document["keyword"], None, "D")]
+    for language, title, _stored in document["stored_translations"]:
+        translated = variant_of(language)
+        # The whole text is indexed (the document's field), the stored one is cut.
+        parts[COLUMN_OF_VARIANT[translated]] += [(title, translated, "A"),
+                                                 (document[f"body_{translated}"], translated, "B")]
+    return {
         "proposal_id": int(document["proposal_id"]), "reference": document["reference"], "variant": variant,
         "language": document["facet_language"], "year": document["facet_year"], "decided": document["decided"],
         "title": document["stored_title"], "body": document["stored_body"], "authors": document["author"],
-        "think_tanks": document["thinktank"], "keywords": document["keyword"], "column": COLUMN_OF_VARIANT[variant],
-        "title_text": index_text(document["stored_title"], variant), "body_text": index_text(full_body, variant),
-        "words": document["words"], "text_count": 1 + len(document["stored_translations"]),
-        **{f"{column}_{part}": "" for column in COLUMNS for part in ("title", "body")},
+        "think_tanks": document["thinktank"], "keywords": document["keyword"],
+        "text_count": 1 + len(document["stored_translations"]),
+        **{column: index_vector(parts[column]) for column in COLUMNS},
+        "people": index_vector([(document["author"], None, "A"), (document["thinktank"], None, "B"),
+                                (document["keyword"], None, "C")]),
+        "words": _words_vector(document["words"]),
     }
-    for language, title, _stored in document["stored_translations"]:
-        translated = variant_of(language)
-        column = COLUMN_OF_VARIANT[translated]
-        # The whole text is indexed (the document's field), the stored one is cut.
-        row[f"{column}_title"] = index_text(title, translated)
-        row[f"{column}_body"] = index_text(document[f"body_{translated}"], translated)
-    return row
 
 
 def _translations_of(document: dict) -> list[dict]:
@@ -149,21 +248,20 @@ def _facets_of(document: dict) -> list[dict]:
 
 
 def write(session, documents: list[tuple[dict, str]]) -> None:
-    """Insert or replace the entries of ``documents`` ((document, full body text) pairs). The document
-    row is written first: its row lock makes a concurrent update of the same proposal wait, so two
-    workers never mix their facet rows."""
+    """Insert or replace the entries of ``documents`` ((document, full body text) pairs; of a proposal given
+    twice, the last), in three statements whatever their number: the document rows first, whose row locks
+    make a concurrent update of the same proposals wait, so two workers never mix their facet rows; then
+    the facet rows and the translation rows, each table's replaced in one statement."""
     if not documents:
         return
-    session.execute(_UPSERT, [_row_of(document, body) for document, body in documents])
-    ids = [int(document["proposal_id"]) for document, _body in documents]
-    session.execute(text("DELETE FROM search_facets WHERE proposal_id = ANY(:ids)"), {"ids": ids})
-    session.execute(text("DELETE FROM search_translations WHERE proposal_id = ANY(:ids)"), {"ids": ids})
-    facets = [row for document, _body in documents for row in _facets_of(document)]
-    if facets:
-        session.execute(_INSERT_FACET, facets)
-    translations = [row for document, _body in documents for row in _translations_of(document)]
-    if translations:
-        session.execute(_INSERT_TRANSLATION, translations)
+    latest = {int(document["proposal_id"]): (document, body) for document, body in documents}
+    ids = sorted(latest)
+    batch = [latest[number] for number in ids]
+    session.execute(_UPSERT, _arrays([_row_of(document, body) for document, body in batch], _DOCUMENT_COLUMNS))
+    facets = [row for document, _body in batch for row in _facets_of(document)]
+    session.execute(_REPLACE_FACETS, {"ids": ids, **_arrays(facets, _FACET_COLUMNS)})
+    translations = [row for document, _body in batch for row in _translations_of(document)]
+    session.execute(_REPLACE_TRANSLATIONS, {"ids": ids, **_arrays(translations, _TRANSLATION_COLUMNS)})
 
 
 def remove(session, proposal_ids: list[int]) -> None:
@@ -223,8 +321,65 @@ def stored_entries(session=None) -> dict[str, dict]:
 
 
 def _quoted(word: str) -> str:
-    """An operand of tsquery syntax: quoted, so that no character of it is an operator."""
+    """A lexeme as tsquery and tsvector syntax write it: quoted, so that no character of it is an operator."""
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+#: A tsquery operand no vector holds (no term holds a space): what a leaf asks of a column whose analysis
+#: leaves none of its words (a phrase of stop words, in the English column).
+NOTHING = "' '"
+#: What PostgreSQL's parser would take for markup, an entity, a URL, a path, an e-mail address, a signed
+#: number or a hyphenated word, and what ts_headline is shown instead: control characters, which the
+#: parser takes for spaces, as the Whoosh backend's token pattern does these.
+HIDDEN_FROM_HEADLINES = "<>&~/+-@:"
+HEADLINE_STAND_INS = "\x01\x04\x05\x06\x07\x08\x0e\x0f\x10"
+
+
+def _terms(tokens: list[str], *, phrase: bool, weights: str = "") -> str:
+    """Terms as one tsquery operand: one, a phrase (``<->``) or all of them (``&``), each of ``weights``."""
+    operands = [_quoted(token) + (f":{weights}" if weights else "") for token in tokens]
+    return operands[0] if len(operands) == 1 else "(" + (" <-> " if phrase else " & ").join(operands) + ")"
+
+
+def _leaf_query(plan, column: str) -> str:
+    """What a leaf asks of ``column`` (a text column or ``people``), as a tsquery written out (cast: no
+    configuration re-analyses it, so "example.org", "3.5" or "snake_case" stay one term): the terms the
+    Whoosh backend looks for in the fields the column stands for (``query._words_query``,
+    ``_prefix_query``), the words analysed as each variant whose texts the column holds analyses them. A
+    text column holds the original's authors, think tanks and keywords unanalysed (weight D), as their
+    fields do: a word of the text field is looked for there as written too. A prefix finds the terms it
+    starts and its own stem ("desalination*": "desalin"); the Whoosh backend also takes the stems of the
+    other words of its word list that it starts."""
+    field = plan[1]
+    if column == "people":
+        weights = PEOPLE_WEIGHTS.get(field, "")
+        if plan[0] == "prefix":
+            return f"{_quoted(plan[2])}:*{weights}"
+        tokens = analysed_tokens(" ".join(plan[2]), None)
+        return _terms(tokens, phrase=plan[3], weights=weights) if tokens else NOTHING
+    # A title word must be of weight A, which PostgreSQL checks in the vector of each row the GIN index
+    # finds; the other leaves have none, which the index answers alone (the people's alternative, weight D,
+    # is checked only in the rows where no analysed term is).
+    weights = "A" if field == "title" else ""
+    alternatives = []
+    if plan[0] == "prefix":
+        letters = plan[2]
+        alternatives.append(f"{_quoted(letters)}:*{weights}")
+        for variant in VARIANTS_IN_COLUMN[column]:
+            stems = analysed_tokens(letters, variant) if variant in ("en", "ru") else []
+            if len(stems) == 1 and stems[0] != letters:
+                alternatives.append(_terms(stems, phrase=False, weights=weights))
+        return " | ".join(dict.fromkeys(alternatives))
+    words, phrase = " ".join(plan[2]), plan[3]
+    for variant in VARIANTS_IN_COLUMN[column]:
+        tokens = analysed_tokens(words, variant)
+        if tokens:
+            alternatives.append(_terms(tokens, phrase=phrase or variant == "cjk", weights=weights))
+    if field == "text":
+        tokens = analysed_tokens(words, None)
+        if tokens and _terms(tokens, phrase=phrase) not in alternatives:
+            alternatives.append(_terms(tokens, phrase=phrase, weights="D"))
+    return " | ".join(dict.fromkeys(alternatives)) or NOTHING
 
 
 class _Compiled:
@@ -295,42 +450,43 @@ class _Compiled:
             if plan[1][0] == "every":
                 return f"(!! {self._tree(plan[2], column)})"
             return f"({self._tree(plan[1], column)} && !! {self._tree(plan[2], column)})"
-        return self._tsquery(plan, column, weight="A" if plan[1] == "title" else "")
+        return self._tsquery(plan, column)
 
     def _leaf(self, plan, *, positive: bool) -> str:
         field = plan[1]
         alternatives = []
         if field in ("text", "title"):
             for column in COLUMNS:
-                expression = self._tsquery(plan, column, weight="A" if field == "title" else "")
+                expression = self._tsquery(plan, column)
                 alternatives.append(f"d.{column} @@ {expression}")
                 if positive:
                     self.ranked[column].append(expression)
-                    self.title_marks[column].append(expression)
+                    marks = self._headline_tsquery(plan, column)
+                    self.title_marks[column].append(marks)
                     if field == "text":
-                        self.body_marks[column].append(expression)
+                        self.body_marks[column].append(marks)
         if field != "title":
-            expression = self._tsquery(plan, "people", weight=PEOPLE_WEIGHTS.get(field, ""))
+            expression = self._tsquery(plan, "people")
             alternatives.append(f"d.people @@ {expression}")
             if positive:
                 self.ranked["people"].append(expression)
         return "(" + " OR ".join(alternatives) + ")"
 
-    def _tsquery(self, plan, column: str, *, weight: str) -> str:
-        """The tsquery of a leaf for ``column`` (people: the simple configuration, unstemmed)."""
-        config = "simple" if column == "people" else column
+    def _tsquery(self, plan, column: str) -> str:
+        """The tsquery of a leaf for ``column`` (``_leaf_query``)."""
+        return f"CAST({self.param(_leaf_query(plan, column))} AS tsquery)"
+
+    def _headline_tsquery(self, plan, column: str) -> str:
+        """The tsquery ts_headline marks a text's words with: the leaf's words analysed by the column's
+        configuration, as ts_headline analyses the text's words (which it reads with PostgreSQL's parser)."""
         if plan[0] == "prefix":
-            letters = plan[2]
-            return f"to_tsquery('{config}', {self.param(_quoted(letters) + ':*' + weight)})"
+            return f"to_tsquery('{column}', {self.param(_quoted(plan[2]) + ':*')})"
         words, phrase = list(plan[2]), plan[3]
         if column == "simple" and any(CJK.search(word) for word in words):
-            words = _tokens(" ".join(words), "cjk")  # the pairs the proposal's text was cut into
+            words = analysed_tokens(" ".join(words), "cjk")  # the pairs the proposal's text was cut into
             phrase = True
-        if not weight:
-            typed = f'"{" ".join(words)}"' if phrase or len(words) > 1 else words[0]
-            return f"websearch_to_tsquery('{config}', {self.param(typed)})"
-        operands = " <-> ".join(_quoted(word) + ":" + weight for word in words)
-        return f"to_tsquery('{config}', {self.param(operands)})"
+        typed = f'"{" ".join(words)}"' if phrase or len(words) > 1 else words[0]
+        return f"websearch_to_tsquery('{column}', {self.param(typed)})"
 
     def rank_expression(self) -> str:
         """The score of a match: its tsqueries' cover density in each vector, plus half its match
@@ -356,11 +512,17 @@ class _Compiled:
     def headline(self, source: str, marks: dict[str, list[str]], options: str, *, table: str = "page") -> str:
         """ts_headline of ``source`` (title or body of ``table``, a page of documents or translations) in
         the text's own configuration (by ``table.variant``); NULL when nothing of the query can match
-        there (the caller shows the plain text)."""
+        there (the caller shows the plain text). ts_headline reads the text with control characters in
+        place of HIDDEN_FROM_HEADLINES (``translate``), which its parser takes for spaces: it shows the words
+        of markup-shaped text (``<script>``, ``&amp;``) and cuts URLs, e-mail addresses and hyphenated
+        words where the Whoosh backend does; the characters are put back in its result."""
+        hidden, stand_ins = self.param(HIDDEN_FROM_HEADLINES), self.param(HEADLINE_STAND_INS)
+        shown = f"translate({table}.{source}, {hidden}, {stand_ins})"
         cases = []
         for column in COLUMNS:
             if marks[column]:
-                marked_here = f"ts_headline('{column}', {table}.{source}, {' || '.join(marks[column])}, " + "{})"
+                marked_here = (f"translate(ts_headline('{column}', {shown}, {' || '.join(marks[column])}, "
+                               + "{}), " + f"{stand_ins}, {hidden})")
                 if options == TITLE_HEADLINE:
                     chosen = marked_here.format(self.param(TITLE_HEADLINE))
                 else:  # a short text is shown whole, a longer one as its two best fragments
@@ -589,22 +751,6 @@ def spelling_lexicon() -> tuple[dict[int, list[str]], dict[str, int]]:
     return by_length, frequency
 
 
-_related: dict = {"version": None, "lists": None}
-
-
-def remembered(key, compute) -> list[int]:
-    """``compute()``'s "more like this" list for ``key``, kept until the index changes
-    (``service.KeptLists``, one per index version as the Whoosh backend keeps them)."""
-    from .service import RELATED_KEPT, KeptLists
-
-    version = index_version()
-    with _lexicons_lock:
-        if _related["version"] != version:
-            _related["version"], _related["lists"] = version, KeptLists(RELATED_KEPT)
-        lists = _related["lists"]
-    return lists.get(key, compute)
-
-
 def related_ids(proposal_id: int, variant: str, document_text: str, limit: int) -> list[int]:
     """Public proposals whose text is most like ``document_text``: its RELATED_CANDIDATES most frequent
     words, the RELATED_WORDS of them that weigh most (frequent here, rare in the archive), and the
@@ -612,10 +758,9 @@ def related_ids(proposal_id: int, variant: str, document_text: str, limit: int) 
     only (counts and ids, never another proposal's tsvector), so the cost follows how many proposals hold
     those words, not the size of their texts."""
     column = COLUMN_OF_VARIANT[variant]
-    words = db.session.execute(text(
-        f"SELECT lexeme, coalesce(array_length(positions, 1), 1) FROM unnest(to_tsvector('{column}', :text))"),
-        {"text": index_text(document_text, variant)}).all()
-    candidates = sorted(((count, lexeme) for lexeme, count in words if len(lexeme) >= 3),
+    # The terms its text is indexed with (``index_terms``), counted here: no statement needed.
+    words = Counter(index_terms(document_text, variant))
+    candidates = sorted(((count, lexeme) for lexeme, count in words.items() if len(lexeme) >= 3),
                         key=lambda item: (-item[0], item[1]))[:RELATED_CANDIDATES]
     if not candidates:
         return []

@@ -134,7 +134,9 @@ def _targets(fieldname: str) -> list[tuple[str, str | None]]:
 _PLAIN = StandardAnalyzer(stoplist=None)
 
 
-def _tokens(text: str, variant: str | None) -> list[str]:
+def analysed_tokens(text: str, variant: str | None) -> list[str]:
+    """The terms a language variant's analyzer makes of ``text`` (None: plain words, lower-cased, no stop
+    words dropped, as the author, think tank and keyword fields are analysed)."""
     with ANALYZING:
         if variant is None:
             return [token.text for token in _PLAIN(text)]
@@ -147,7 +149,7 @@ def _words_query(fieldname: str, words: list[str], *, phrase: bool) -> query.Que
     for target, variant in _targets(fieldname):
         # (A Chinese, Japanese or Korean text is cut into bigrams, but the Latin words in it, "ASEAN"
         # or "COVID", stay whole: a query in Latin letters looks there too.)
-        tokens = _tokens(" ".join(words), variant)
+        tokens = analysed_tokens(" ".join(words), variant)
         if not tokens:
             if variant in ("en", "ru") and not phrase:
                 # A stop word ("the", "и") is in no English or Russian text's index: requiring it would
@@ -218,7 +220,7 @@ def plan_of(text: str) -> tuple | None:
 def _is_stop_word(fieldname: str, words: list[str]) -> bool:
     """Whether ``_words_query`` leaves these words out: stop words of English or Russian, in a field
     with language variants (the text or the title)."""
-    return any(variant in ("en", "ru") and not _tokens(" ".join(words), variant)
+    return any(variant in ("en", "ru") and not analysed_tokens(" ".join(words), variant)
                for _target, variant in _targets(fieldname))
 
 
