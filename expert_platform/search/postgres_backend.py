@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable
 
 from ..extensions import db
-from . import postgres
+from . import postgres, postgres_ranking
 from .backend import REMOVE, WRITE
 from .cache import LRU
 from .documents import INDEXING_CHUNK, full_body
@@ -73,6 +73,7 @@ class PostgresBackend:
     def rebuild(self, documents: Iterable[dict], *, expected: int, finish: Callable[[], None]) -> int:
         """The index emptied and refilled in one transaction: searches read the old rows until it commits."""
         postgres.clear(db.session)
+        postgres_ranking.install(db.session.connection())  # where the extension was installed since
         count = self.write(((WRITE, document) for document in documents), expected=expected,
                            session=db.session)
         finish()
