@@ -494,6 +494,30 @@ def run_mix(queries: list[Query], runs_per_kind: int, run_one, warmup_rounds: in
 # --- Whoosh through the platform ------------------------------------------------------------------
 
 
+def run_after_changes(queries: list[Query], runs_per_kind: int, run_one, change, warmup_rounds: int = 1) -> Timings:
+    """Time the first search after each index change: ``change(number)`` (not timed), then ``run_one(query)``,
+    ``runs_per_kind`` times per kind, the kinds interleaved as ``run_mix`` does. The mix is searched
+    ``warmup_rounds`` times before the first change, as the archive was searched before an endorsement."""
+    timings = Timings()
+    for _ in range(warmup_rounds):
+        for item in queries:
+            run_one(item)
+    kinds: dict[str, list[Query]] = {}
+    for item in queries:
+        kinds.setdefault(item.kind, []).append(item)
+    cycles = {kind: itertools.cycle(items) for kind, items in kinds.items()}
+    number = 0
+    for _ in range(runs_per_kind):
+        for kind, cycle in cycles.items():
+            item = next(cycle)
+            number += 1
+            change(number)
+            started = time.perf_counter()
+            timings.totals[item.label()] = run_one(item)
+            timings.add(kind, (time.perf_counter() - started) * 1000)
+    return timings
+
+
 def folder_size(path: Path) -> int:
     return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
@@ -618,7 +642,7 @@ class Platform:
         return {"count": len(chosen), "seconds": seconds}
 
     def forget_caches(self) -> None:
-        """What an index change does to the search: a new searcher, and nothing computed from the old one."""
+        """A cold start: a new searcher, and nothing computed from any index version."""
         from expert_platform.search import index_store, query, service
 
         with self.app.app_context():
@@ -626,6 +650,27 @@ class Platform:
             service.forget_engine_caches()
         for cached in (query._query_of, query.plan_of, query._syntax_tree):
             cached.cache_clear()
+
+    def change_index(self, number: int) -> None:
+        """Change the index as an endorsement does: one public proposal changes (a keyword added, through the
+        ORM), the commit writes its outbox row and the outbox applies it after the commit, so the index gets a
+        new version (a new segment, a deletion in an older one, small segments merged now and then)."""
+        from sqlalchemy import func, select
+
+        from expert_platform.enums import ProposalState
+        from expert_platform.extensions import db
+        from expert_platform.proposals.models import Proposal, ProposalKeyword
+        from expert_platform.search import service
+
+        with self.app.app_context():
+            public = select(Proposal.id).where(Proposal.state == ProposalState.ENDORSED)
+            count = db.session.scalar(select(func.count()).select_from(public.subquery()))
+            chosen = db.session.scalar(public.order_by(Proposal.id).offset(random.Random(number).randrange(count)))
+            db.session.add(ProposalKeyword(proposal_id=chosen, keyword=f"bench change {number}"))
+            db.session.commit()  # the outbox reindexes the proposal after this commit
+            if service.pending_count():
+                raise SystemExit("The outbox did not apply the change to the index.")
+            db.session.remove()
 
     def has_api(self) -> bool:
         return any(rule.rule == "/api/v1/proposals" for rule in self.app.url_map.iter_rules())
@@ -992,6 +1037,7 @@ def main(argv: list[str] | None = None) -> int:
             return primary(item)
 
         cold_times = run_mix(queries, max(arguments.queries // 10, 10), cold, warmup_rounds=0)
+        changed_times = run_after_changes(queries, max(arguments.queries // 10, 10), primary, platform.change_index)
         fts_times = run_mix(queries, arguments.queries, fts.search)
 
         print()
@@ -1007,13 +1053,19 @@ def main(argv: list[str] | None = None) -> int:
                  ratio(whoosh_size, fts.size()), "", "")]
         rows += latency_rows(whoosh_times, service_times, fts_times, cold_times)
         print_table(rows, ("metric", "Whoosh API" if through_api else "Whoosh service",
-                           "service only" if through_api else "", "after index change", "FTS5",
+                           "service only" if through_api else "", "cold start (nothing cached)", "FTS5",
                            "ratio Whoosh/FTS5", "target", "met"))
         print()
         print("Whoosh API: GET /api/v1/proposals (20 items, facets, highlights) through a Flask test client, caches"
-              " warm. service only: search.service.search. after index change: each request on a new searcher"
+              " warm. service only: search.service.search. cold start: each request on a new searcher"
               f" with nothing computed ({max(arguments.queries // 10, 10)} per kind). Peak memory"
               f" {peak_memory_mib():,.0f} MiB.")
+        changed = changed_times.all()
+        print(f"First search after an index change ({len(changed)} changes, each a public proposal's keyword added and"
+              " applied by the outbox, then one request of the mix on the new index version): p50"
+              f" {fmt_ms(percentile(changed, 0.5))}, p95 {fmt_ms(percentile(changed, 0.95))}; by kind "
+              + ", ".join(f"{kind} {fmt_ms(percentile(values, 0.5))} / {fmt_ms(percentile(values, 0.95))}"
+                          for kind, values in changed_times.by_kind.items()) + ".")
         fts.close()
         if arguments.database != "sqlite":
             compare_backends(platform, queries, whoosh_times, arguments.queries)

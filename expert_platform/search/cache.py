@@ -48,6 +48,12 @@ class LRU:
                 self.weight -= self.weigh(old)
         return found
 
+    def keep_only(self, wanted: Callable[[Hashable], bool]) -> None:
+        """Drop every entry whose key ``wanted`` refuses (what belongs to something gone)."""
+        with self.lock:
+            for key in [key for key in self.values if not wanted(key)]:
+                self.weight -= self.weigh(self.values.pop(key))
+
     def clear(self) -> None:
         with self.lock:
             self.values.clear()

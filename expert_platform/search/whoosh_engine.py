@@ -1,7 +1,7 @@
 """The Whoosh backend's query engine: a query tree evaluated on one searcher with set algebra over the
 documents of each term, scored with Whoosh's own BM25F, with totals, facet counts, the best or newest
 matches, prefixes and the words of "did you mean". What it derives from an index version is kept per
-version (``VersionCache``)."""
+version (``VersionCache``), assembled from what is kept per segment (``SegmentView``) across versions."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import heapq
 import itertools
 import operator
 import threading
+from array import array
 from collections import Counter, OrderedDict
 
 from whoosh import query, scoring
 
+from . import whoosh_postings
 from .cache import LRU
 from .highlighting import analysis, stemmed_variant
-from .whoosh_postings import field_lengths, index_folder, leaf_postings
+from .whoosh_postings import index_folder
 
 # --- the query engine -----------------------------------------------------------------------------
 # Whoosh's matchers walk the posting lists document by document in Python: at 20,000 proposals a
@@ -26,9 +28,22 @@ from .whoosh_postings import field_lengths, index_folder, leaf_postings
 # of each word, and scores them with Whoosh's own BM25F scorers, so totals, ranks and scores are
 # Whoosh's (see ``Engine.best`` for the one place where they differ). What it derives from the index
 # (the documents and scores of each term, phrase, prefix and word, the facets' documents, the
-# "decided" column) depends only on the index version: it is kept per version, shared by the
-# threads, bounded (least recently used first out), and forgotten when the index changes (a new
-# version gets a cache of its own).
+# "decided" column) depends on the index version: it is kept per version, shared by the threads,
+# bounded (least recently used first out), and forgotten when the index changes (a new version gets a
+# cache of its own).
+#
+# A change (an endorsement, a withdrawal, an import) writes a new segment, may delete documents in
+# older ones and may merge small ones; a segment's files never change, only its set of deleted
+# documents. So what is read from a segment's files is kept per segment, across versions
+# (``_segment_terms``, ``_segment_tables``, keyed by the segment's id): a term's postings with the deleted
+# documents (``SegmentTerm``), a phrase's documents, the field lengths, the facet values' documents, the
+# "decided" keys, the words of the spelling lexicon. A new version (``SegmentView``: where each segment's
+# documents start, which are deleted) assembles its own from them: document numbers shifted by the
+# segment's offset, deleted documents taken out, and the BM25F scores computed again (each new document
+# changes the idf and the average field length) with Whoosh's ``bm25`` once per distinct weight and
+# field length of a term's postings, the rest in C (map, zip, frozenset, shifts of bit masks). The first
+# search after a change reads only the new segments, and the searcher reads the others with the files
+# it had open (``whoosh_postings.refreshed_searcher``).
 
 #: Documents plus scores kept per index version, at most (about 130 bytes each).
 ENGINE_CACHE_ENTRIES = 1_500_000
@@ -39,6 +54,13 @@ ENGINE_CACHE_VERSIONS = 3
 RELATED_KEPT = 4096
 #: Up to this many matches, facets are counted document by document; above, with bit masks.
 FACET_COUNT_BY_DOCUMENT = 3000
+#: Postings (of terms) and documents (of phrases) read from segments and kept across index versions, at
+#: most (about 16 bytes each, 64 MB in all; a term's bit mask, one bit a document of its segment, is
+#: kept with it once facets were counted with it).
+SEGMENT_TERM_ENTRIES = 4_000_000
+#: Whole-segment tables kept across index versions, at most: a field's lengths, the facets, the "decided"
+#: keys, the spelling words (one entry each; about 8 bytes a document, or 60 a word).
+SEGMENT_TABLES_KEPT = 512
 
 FACET_FIELDS = (("dimension", "facet_dimension"), ("member_state", "facet_member_state"),
                 ("language", "facet_language"), ("year", "facet_year"), ("think_tank", "facet_think_tank"))
@@ -112,25 +134,49 @@ class Matches:
 NOTHING = Matches(frozenset(), 0.0)
 
 
-class VersionCache:
-    """What the engine derives from one version of the index, computed on first use. Reading the index
-    goes through the calling thread's own searcher (Whoosh's file handles are not shared)."""
+class SegmentView:
+    """One segment as an index version sees it: ``key`` names it across versions (the index folder and
+    the segment's id), its documents are numbered from ``offset`` in the version, ``size`` counts them
+    (deleted ones included) and ``deleted`` holds the deleted ones (numbers in the segment)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("key", "offset", "size", "deleted")
+
+    def __init__(self, key, offset: int, size: int, deleted: frozenset) -> None:
+        self.key = key
+        self.offset = offset
+        self.size = size
+        self.deleted = deleted
+
+
+class VersionCache:
+    """What the engine derives from one version of the index (its ``segments``), computed on first use.
+    Reading the index goes through the calling thread's own searcher (Whoosh's file handles are not
+    shared)."""
+
+    def __init__(self, segments: list[SegmentView]) -> None:
+        self.segments = segments
+        #: The deleted documents, numbered in the version.
+        self.deleted = [segment.offset + docnum for segment in segments for docnum in segment.deleted]
+        self.size = sum(segment.size for segment in segments)
+        self._live_mask: int | None = None
         #: Term, phrase, prefix and word units: their documents and scores, weighed by their size.
         self.units = LRU(ENGINE_CACHE_ENTRIES, weigh=_unit_size)
-        self.facets: dict[str, dict[str, frozenset]] | None = None
         self.facet_masks: dict[str, dict[str, int]] | None = None
         self.facets_of_document: list | None = None
         self.live: Matches | None = None
         self.decided: list | None = None
-        self.lengths: dict = {}
         self.spelling: dict[int, list[str]] | None = None
         #: "More like this" lists, kept while the index version lasts.
         self.related = LRU(RELATED_KEPT)
 
     def unit(self, key, compute) -> Matches:
         return self.units.get(key, compute)
+
+    def live_mask(self) -> int:
+        """The documents not deleted, as a bit mask."""
+        if self._live_mask is None:
+            self._live_mask = ((1 << self.size) - 1) & ~mask_of(self.deleted)
+        return self._live_mask
 
 
 def _unit_size(found: Matches) -> int:
@@ -139,43 +185,122 @@ def _unit_size(found: Matches) -> int:
 
 _versions: OrderedDict = OrderedDict()
 _versions_lock = threading.Lock()
+#: What is read from a segment's files, kept across index versions; keys start with the segment's key.
+_segment_terms = LRU(SEGMENT_TERM_ENTRIES, weigh=lambda kept: len(kept) + 1)
+_segment_tables = LRU(SEGMENT_TABLES_KEPT)
 
-
-def cache_of(searcher) -> VersionCache:
-    """The cache of the index version ``searcher`` reads (its folder and its table-of-contents generation)."""
-    key = (index_folder(searcher) or id(searcher), searcher.reader().generation())
-    with _versions_lock:
-        found = _versions.get(key)
-        if found is None:
-            found = _versions[key] = VersionCache()
-            while len(_versions) > ENGINE_CACHE_VERSIONS:
-                _versions.popitem(last=False)
-        else:
-            _versions.move_to_end(key)
-        return found
-
-
-def forget_engine_caches() -> None:
-    """Drop every index version's cache (tests that rewrite an index folder in place)."""
-    with _versions_lock:
-        _versions.clear()
 
 def _leaf_searchers(searcher) -> list:
     return [(searcher, 0)] if searcher.is_atomic() else list(searcher.subsearchers)
 
 
+def _segments_of(searcher, folder) -> list[SegmentView]:
+    views = []
+    for leaf, offset in _leaf_searchers(searcher):
+        reader = leaf.reader()
+        segment = reader.segment()
+        if segment is None:  # an empty index (Whoosh's EmptyReader): nothing to read, nothing to keep
+            views.append(SegmentView((folder, None), offset, reader.doc_count_all(), frozenset()))
+        else:
+            views.append(SegmentView((folder, segment.segment_id()), offset, reader.doc_count_all(),
+                                     frozenset(segment.deleted_docs())))
+    return views
 
-def _field_lengths(cache: VersionCache, leaf_number: int, reader, fieldname: str):
-    """A segment's lengths of a field (``field_lengths``), read once per segment and index version."""
-    key = (leaf_number, fieldname)
-    if key not in cache.lengths:
-        cache.lengths[key] = field_lengths(reader, fieldname)
-    return cache.lengths[key]
+
+def cache_of(searcher) -> VersionCache:
+    """The cache of the index version ``searcher`` reads (its folder and its table-of-contents generation).
+    When an older version's cache goes, so does what is kept of the segments no kept version holds."""
+    folder = index_folder(searcher) or id(searcher)
+    key = (folder, searcher.reader().generation())
+    with _versions_lock:
+        found = _versions.get(key)
+        if found is not None:
+            _versions.move_to_end(key)
+            return found
+        found = _versions[key] = VersionCache(_segments_of(searcher, folder))
+        gone: set = set()
+        while len(_versions) > ENGINE_CACHE_VERSIONS:
+            gone.update(segment.key for segment in _versions.popitem(last=False)[1].segments)
+        gone.difference_update(segment.key for version in _versions.values() for segment in version.segments)
+    if gone:
+        for cache in (_segment_terms, _segment_tables):
+            cache.keep_only(lambda entry: entry[0] not in gone)
+    return found
+
+
+def cached_segments() -> set:
+    """The keys (index folder, segment id) of the segments of which something is kept."""
+    return {key[0] for cache in (_segment_terms, _segment_tables) for key in list(cache.values)}
+
+
+def forget_engine_caches() -> None:
+    """Drop every index version's cache and what is kept of every segment (tests that rewrite an index
+    folder in place)."""
+    with _versions_lock:
+        _versions.clear()
+        _segment_terms.clear()
+        _segment_tables.clear()
+
+
+class SegmentTerm:
+    """A term's postings in one segment, read once and kept across index versions: ``ids`` (document
+    numbers in the segment, deleted documents included) and ``weights``; empty when the segment does not
+    hold the term. For BM25F, ``pairs`` gives the distinct (weight, field length) of its postings (few:
+    Whoosh keeps a length in one byte) and each posting's pair, so that a version scores each pair once
+    (``bm25`` in Python) and its postings with a look-up (in C)."""
+
+    __slots__ = ("ids", "weights", "_scoring", "_mask")
+
+    def __init__(self, ids: array, weights: array) -> None:
+        self.ids = ids
+        self.weights = weights
+        self._scoring: tuple | None = None
+        self._mask: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def pairs(self, lengths: list) -> tuple[list, list, array]:
+        """(the pairs' weights, the pairs' field lengths, each posting's pair) given the segment's lengths
+        of the field."""
+        if self._scoring is None:
+            keys = list(zip(self.weights, map(lengths.__getitem__, self.ids), strict=True))
+            distinct = list(dict.fromkeys(keys))
+            code_of = {pair: code for code, pair in enumerate(distinct)}
+            self._scoring = ([weight for weight, _length in distinct], [length for _weight, length in distinct],
+                             array("I", map(code_of.__getitem__, keys)))
+        return self._scoring
+
+    def mask(self) -> int:
+        """The documents as a bit mask (``mask_of``), numbered in the segment."""
+        if self._mask is None:
+            self._mask = mask_of(self.ids)
+        return self._mask
+
+
+def _segment_term(segment: SegmentView, reader, fieldname: str, btext: bytes) -> SegmentTerm:
+    """A term's SegmentTerm, read once per segment."""
+    def read():
+        if (fieldname, btext) not in reader:
+            return SegmentTerm(array("I"), array("d"))
+        ids, weights, _values = whoosh_postings.leaf_postings(reader, fieldname, btext, with_deleted=True)
+        return SegmentTerm(array("I", ids), array("d", weights))
+
+    return _segment_terms.get((segment.key, "postings", fieldname, btext), read)
+
+
+def _field_lengths(segment: SegmentView, reader, fieldname: str) -> list:
+    """A segment's lengths of a field (``field_lengths``; an empty list when it keeps none we can read
+    whole), read once per segment."""
+    return _segment_tables.get((segment.key, "lengths", fieldname),
+                               lambda: whoosh_postings.field_lengths(reader, fieldname) or [])
 
 
 def _term_matches(searcher, cache: VersionCache, fieldname: str, text) -> Matches:
     """A term's documents and their BM25F scores, as ``searcher.postings`` scores them: the same
-    scorer's statistics and Whoosh's own ``bm25`` function, applied to the whole posting list at once."""
+    scorer's statistics (those of the whole index version, whichever segment's scorer gives them) and
+    Whoosh's own ``bm25`` function, applied to each segment's kept postings at once (once per distinct
+    weight and length); the deleted documents are taken out after."""
     schema = searcher.schema
     if fieldname not in schema:
         return NOTHING
@@ -183,27 +308,41 @@ def _term_matches(searcher, cache: VersionCache, fieldname: str, text) -> Matche
         btext = schema[fieldname].to_bytes(text)
     except ValueError:
         return NOTHING
-    if (fieldname, btext) not in searcher.reader():
-        return NOTHING
     weighting = searcher.weighting
     scores: dict[int, float] = {}
-    for leaf_number, (leaf, offset) in enumerate(_leaf_searchers(searcher)):
+    scorer = None
+    held: list[tuple[SegmentView, SegmentTerm]] = []
+    for segment, (leaf, _offset) in zip(cache.segments, _leaf_searchers(searcher), strict=True):
         reader = leaf.reader()
-        if (fieldname, btext) not in reader:
+        term = _segment_term(segment, reader, fieldname, btext)
+        if not term.ids:
             continue
-        scorer = weighting.scorer(leaf, fieldname, btext)
-        ids, weights, _values = leaf_postings(reader, fieldname, btext)
-        lengths = _field_lengths(cache, leaf_number, reader, fieldname) \
-            if isinstance(scorer, scoring.BM25FScorer) else None
-        if lengths is not None:
-            found = map(scoring.bm25, itertools.repeat(scorer.idf), weights, map(lengths.__getitem__, ids),
-                        itertools.repeat(scorer.avgfl), itertools.repeat(scorer.B), itertools.repeat(scorer.K1))
+        held.append((segment, term))
+        if not isinstance(scorer, scoring.BM25FScorer):
+            scorer = weighting.scorer(leaf, fieldname, btext)
+        lengths = _field_lengths(segment, reader, fieldname) if isinstance(scorer, scoring.BM25FScorer) else None
+        if lengths:
+            weights, pair_lengths, codes = term.pairs(lengths)
+            pair_scores = list(map(scoring.bm25, itertools.repeat(scorer.idf), weights, pair_lengths,
+                                   itertools.repeat(scorer.avgfl), itertools.repeat(scorer.B),
+                                   itertools.repeat(scorer.K1)))
+            found = map(pair_scores.__getitem__, codes)
         elif isinstance(scorer, scoring.WeightScorer):
-            found = iter(weights)
+            found = iter(term.weights)
         else:
-            found = map(scorer.score, map(_Posting, ids, weights))
-        scores.update(zip(map(offset.__add__, ids), found, strict=True))
-    return Matches(frozenset(scores), scores)
+            found = map(scorer.score, map(_Posting, term.ids, term.weights))
+        ids = map(segment.offset.__add__, term.ids) if segment.offset else term.ids
+        scores.update(zip(ids, found, strict=True))
+    if cache.deleted and scores:
+        collections.deque(map(scores.pop, cache.deleted, itertools.repeat(None)), maxlen=0)
+    if not scores:
+        return NOTHING
+
+    def combine() -> int:
+        mask = functools.reduce(operator.or_, [term.mask() << segment.offset for segment, term in held])
+        return mask & cache.live_mask() if cache.deleted else mask
+
+    return Matches(frozenset(scores), scores, combine)
 
 
 class _Posting:
@@ -222,25 +361,24 @@ class _Posting:
         return self._weight
 
 
-def _phrase_documents(searcher, fieldname: str, words: list, candidates: frozenset) -> frozenset:
-    """Of ``candidates`` (documents holding every word), those holding the words in a row: Whoosh's
-    Phrase with slop 1 (each word at the position right after the previous one's), checked on the
-    positions the index stores."""
-    field = searcher.schema[fieldname]
-    positions_of = field.format.decode_positions
-    found: set[int] | None = None
-    previous: dict[int, set[int]] = {}
-    for index, word in enumerate(words):
-        btext = field.to_bytes(word)
-        current: dict[int, set[int]] = {}
-        for leaf, offset in _leaf_searchers(searcher):
-            reader = leaf.reader()
-            if (fieldname, btext) not in reader:
-                continue
-            ids, _weights, encoded = leaf_postings(reader, fieldname, btext, values=True)
+def _segment_phrase(segment: SegmentView, reader, field, fieldname: str, words: tuple) -> frozenset:
+    """The documents of a segment (numbers in it, deleted ones included) holding the words in a row:
+    Whoosh's Phrase with slop 1 (each word at the position right after the previous one's), checked on
+    the positions the index stores. Read once per segment."""
+    def read():
+        btexts = [field.to_bytes(word) for word in words]
+        postings = [_segment_term(segment, reader, fieldname, btext).ids for btext in btexts]
+        candidates = set(postings[0]).intersection(*postings[1:])
+        if not candidates:  # a word the segment does not hold, or no document holding them all
+            return frozenset()
+        positions_of = field.format.decode_positions
+        previous: dict[int, set[int]] = {}
+        for index, btext in enumerate(btexts):
+            ids, _weights, encoded = whoosh_postings.leaf_postings(reader, fieldname, btext, values=True,
+                                                                    with_deleted=True)
+            current: dict[int, set[int]] = {}
             for docnum, value in zip(ids, encoded, strict=True):
-                docnum += offset
-                if docnum not in candidates or (found is not None and docnum not in found):
+                if docnum not in candidates:
                     continue
                 positions = set(positions_of(value))
                 if index:
@@ -248,12 +386,13 @@ def _phrase_documents(searcher, fieldname: str, words: list, candidates: frozens
                     positions = {position for position in positions if position - 1 in previous[docnum]}
                 if positions:
                     current[docnum] = positions
-        found = set(current)
-        previous = current
-        if not found:
-            return frozenset()
-    return frozenset(found or ())
+            candidates = set(current)
+            previous = current
+            if not candidates:
+                break
+        return frozenset(candidates)
 
+    return _segment_terms.get((segment.key, "phrase", fieldname, words), read)
 
 
 def _union(parts: list[Matches]) -> Matches:
@@ -287,10 +426,16 @@ class Engine:
         self.cache = cache_of(searcher)
         self.prefixes: dict = {}
 
+    def leaves(self) -> list[tuple[SegmentView, object]]:
+        """(segment, its reader in this thread's searcher) of each segment of the index version."""
+        return [(segment, leaf.reader()) for segment, (leaf, _offset)
+                in zip(self.cache.segments, _leaf_searchers(self.searcher), strict=True)]
+
     def live(self) -> Matches:
         """Every document not deleted (Whoosh's ``Every``, weight 1)."""
         if self.cache.live is None:
-            self.cache.live = Matches(frozenset(self.searcher.reader().all_doc_ids()), 1.0)
+            self.cache.live = Matches(frozenset(range(self.cache.size)).difference(self.cache.deleted), 1.0,
+                                      self.cache.live_mask)
         return self.cache.live
 
     def matches(self, node) -> Matches:
@@ -379,12 +524,20 @@ class Engine:
             return NOTHING
         candidates = functools.reduce(frozenset.intersection, [found.docs for found in words])
         if node.slop == 1:
-            docs = _phrase_documents(self.searcher, node.fieldname, list(node.words), candidates)
+            field = self.searcher.schema[node.fieldname]
+            docs = candidates.intersection(itertools.chain.from_iterable(
+                map(segment.offset.__add__, _segment_phrase(segment, reader, field, node.fieldname, tuple(node.words)))
+                for segment, reader in self.leaves()))
         else:  # the parser never asks for one, but Whoosh knows how
             docs = frozenset(self.searcher.docs_for_query(query.Phrase(node.fieldname, node.words, slop=node.slop)))
         if not docs:
             return NOTHING
-        scores = {docnum: sum(found.scores[docnum] for found in words) for docnum in docs}
+        # Each document's words' scores added up in order, as sum() would (in C).
+        ordered = list(docs)
+        values = map(words[0].scores.__getitem__, ordered)
+        for found in words[1:]:
+            values = map(operator.add, values, map(found.scores.__getitem__, ordered))
+        scores = dict(zip(ordered, values, strict=True))
         return _boosted(Matches(docs, scores), node.boost)
 
     def _prefix(self, node) -> Matches:
@@ -447,12 +600,14 @@ class Engine:
             return []
         cache = self.cache
         if cache.decided is None:
-            # The sort keys Whoosh's ColumnCategorizer reads, segment by segment.
-            keys = []
-            for leaf, _offset in _leaf_searchers(self.searcher):
-                column = leaf.reader().column_reader("decided", reverse=False, translate=False)
-                keys.extend(column.sort_key(docnum) for docnum in range(leaf.doc_count_all()))
-            cache.decided = keys
+            # The sort keys Whoosh's ColumnCategorizer reads, kept per segment.
+            def keys_of(reader):
+                column = reader.column_reader("decided", reverse=False, translate=False)
+                return list(map(column.sort_key, range(reader.doc_count_all())))
+
+            cache.decided = list(itertools.chain.from_iterable(
+                _segment_tables.get((segment.key, "decided"), functools.partial(keys_of, reader))
+                for segment, reader in self.leaves()))
         decided = cache.decided
         docs = list(found.docs)
         return heapq.nlargest(count, zip(map(decided.__getitem__, docs), docs, strict=True))
@@ -462,39 +617,36 @@ class Engine:
         cache = self.cache
         if cache.spelling is None:
             field = self.searcher.schema["words"]
-            by_length: dict[int, list[str]] = {}
-            for term in self.searcher.reader().lexicon("words"):
-                word = field.from_bytes(term)
-                by_length.setdefault(len(word), []).append(word)
-            cache.spelling = by_length
+
+            def words_of(reader) -> dict[int, set[str]]:
+                by_length: dict[int, set[str]] = {}
+                for term in reader.lexicon("words"):
+                    word = field.from_bytes(term)
+                    by_length.setdefault(len(word), set()).add(word)
+                return by_length
+
+            tables = [_segment_tables.get((segment.key, "words"), functools.partial(words_of, reader))
+                      for segment, reader in self.leaves()]
+            # In no particular order: "did you mean" ranks the words it finds (spelling.closest_in).
+            cache.spelling = {length: list(set().union(*[table.get(length, ()) for table in tables]))
+                              for length in set().union(*tables)}
         return cache.spelling
 
     def _facets(self) -> VersionCache:
-        """Loads, once per index version, each facet value's documents, as masks too, and each
-        document's facet values."""
+        """Each facet value's documents as a bit mask, and each document's facet values: read per segment
+        (``_segment_facets``), joined once per index version. Deleted documents are left in: no match holds them."""
         cache = self.cache
-        if cache.facets is None:
-            reader = self.searcher.reader()
-            postings: dict[str, dict[str, frozenset]] = {}
-            of_document: list[list] = [[] for _ in range(self.searcher.doc_count_all())]
-            leaves = _leaf_searchers(self.searcher)
-            for _facet, name in FACET_FIELDS:
-                values = {}
-                for term in reader.lexicon(name):
-                    value = term.decode("utf-8") if isinstance(term, bytes) else term
-                    documents: list[int] = []
-                    for leaf, offset in leaves:
-                        if (name, term) in leaf.reader():
-                            documents += map(offset.__add__, leaf_postings(leaf.reader(), name, term)[0])
-                    values[value] = frozenset(documents)
-                    # Append the value to each of its documents' lists (the loop runs in C).
-                    collections.deque(map(list.append, map(of_document.__getitem__, documents),
-                                          itertools.repeat((name, value))), maxlen=0)
-                postings[name] = values
-            cache.facets_of_document = [tuple(keys) for keys in of_document]
-            cache.facet_masks = {name: {value: mask_of(documents) for value, documents in values.items()}
-                                 for name, values in postings.items()}
-            cache.facets = postings
+        if cache.facet_masks is None:
+            tables = [(segment, _segment_facets(segment, reader)) for segment, reader in self.leaves()]
+            masks: dict[str, dict[str, int]] = {name: {} for _facet, name in FACET_FIELDS}
+            for segment, (_of_document, segment_masks) in tables:
+                for name, values in segment_masks.items():
+                    joined = masks[name]
+                    for value, mask in values.items():
+                        joined[value] = joined.get(value, 0) | (mask << segment.offset)
+            cache.facets_of_document = list(itertools.chain.from_iterable(table[0] for _segment, table in tables))
+            # In the order of the index's lexicon, as one reader would list them.
+            cache.facet_masks = {name: dict(sorted(values.items())) for name, values in masks.items()}
         return cache
 
     def facet_counts(self, found: Matches) -> dict[str, dict[str, int]]:
@@ -516,3 +668,22 @@ class Engine:
                     found_counts[value] = count
         return counts
 
+
+def _segment_facets(segment: SegmentView, reader) -> tuple[list[tuple], dict[str, dict[str, int]]]:
+    """(each document's facet values, each facet value's documents as a bit mask) of a segment, numbers in
+    the segment, deleted documents included; read once per segment."""
+    def read():
+        of_document: list[list] = [[] for _ in range(segment.size)]
+        masks: dict[str, dict[str, int]] = {}
+        for _facet, name in FACET_FIELDS:
+            values = masks[name] = {}
+            for term in reader.lexicon(name):
+                value = term.decode("utf-8") if isinstance(term, bytes) else term
+                documents = _segment_term(segment, reader, name, term).ids
+                values[value] = mask_of(documents)
+                # Append the value to each of its documents' lists (the loop runs in C).
+                collections.deque(map(list.append, map(of_document.__getitem__, documents),
+                                      itertools.repeat((name, value))), maxlen=0)
+        return [tuple(keys) for keys in of_document], masks
+
+    return _segment_tables.get((segment.key, "facets"), read)
