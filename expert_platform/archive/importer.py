@@ -5,26 +5,33 @@ line is bad nothing is imported, and each error names the line and the field. ``
 writes every record in the caller's transaction (it flushes, never commits): a record whose reference
 is already an imported proposal updates it, any other record creates one; think tanks unknown by name
 and member state are created as archived institutions; authors are kept as names (no accounts). The
-final state is recorded by ``workflow.record_import``; the search outbox indexes the proposals once
+final states are recorded by ``workflow.record_imports``; the search outbox indexes the proposals once
 the caller commits (one index writer for the whole import).
 
-Speed matters (the benchmark imports 20,000 lines): member states and think tanks are loaded once,
-existing references once per batch of 500, and each batch is dropped from the session once written,
-so memory stays bounded however long the file; ``garbage_collected_per_batch`` spares the import the
-cyclic garbage collector's passes over tens of thousands of short-lived objects.
+Speed matters (the benchmark imports 20,000 lines): records are written in batches of 500, each with a
+constant number of statements whatever its size (existing references loaded in one query, the new
+references of the batch reserved in one UPDATE, one flush, one INSERT of revisions and one of events);
+member states and think tanks are loaded once; each batch is dropped from the session once written, so
+memory stays bounded however long the file; ``garbage_collected_per_batch`` spares the import the cyclic
+garbage collector's passes over tens of thousands of short-lived objects. Rendering Markdown (bleach's
+cleaning above all) costs as much as the database: from ``PARALLEL_RENDERING_FROM`` records on, it runs
+in worker processes, one batch ahead of the batch being written.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -67,6 +74,12 @@ LANGUAGE_PATTERN = re.compile(r"[a-z]{2}")
 DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 AUTHOR_NAME_MAX_LENGTH = 200
 BATCH_SIZE = 500
+#: From this many records on, Markdown is rendered in worker processes (fewer: in this process, as in tests).
+PARALLEL_RENDERING_FROM = 200
+#: At most two: the database and the main process need the rest of a small server.
+RENDERING_WORKERS = 2
+#: Records sent to a worker at a time (fewer round trips between the processes).
+RENDERING_CHUNK = 25
 #: Rows per ``IN (...)`` when looking references up (well under every database's parameter limit).
 LOOKUP_CHUNK = 1000
 
@@ -397,7 +410,8 @@ def plan(records: Sequence[Record]) -> Summary:
 
 
 def import_records(records: Sequence[Record], *, progress: Callable[[int], object] | None = None) -> Summary:
-    """Write ``records`` (already validated) in the current transaction; flushes, never commits.
+    """Write ``records`` (already validated) in the current transaction; flushes, never commits. Calls
+    ``progress(1)`` for each record once its batch is written.
 
     Raises ValidationFailed("reference") when a reference names a proposal of the platform (a
     proposal that was not imported), which ``validate`` reports first."""
@@ -415,33 +429,42 @@ def import_records(records: Sequence[Record], *, progress: Callable[[int], objec
     db.session.flush()
     _prepare_counters(records)
     kept = {*states.values(), *think_tanks.values()}
+    row_ids = _RowIds()
 
     created = updated = 0
-    for batch in _chunks(records, BATCH_SIZE):
-        existing = _load_by_reference([record.reference for record in batch if record.reference])
-        # References are handed out before any proposal of the batch is touched: a query would flush it.
-        references = [record.reference or workflow._next_reference(record.submitted_at.year) for record in batch]
-        written = []
-        for record, reference in zip(batch, references, strict=True):
-            proposal = existing.get(record.reference)
-            if proposal is None:
-                proposal = Proposal(authors=[], created_by_id=None)
-                created += 1
-            elif not proposal.is_imported:
-                raise ValidationFailed("reference", f"line {record.line}: {record.reference} is a proposal of "
-                                                    "the platform: an import cannot replace it")
-            else:
-                updated += 1
-            _fill(proposal, record, states, think_tanks)
-            workflow.record_import(proposal, state=record.state, reference=reference,
-                                   submitted_at=record.submitted_at, decided_at=record.decided_at)
-            written.append(proposal)
+    batches = list(_chunks(records, BATCH_SIZE))
+    with markdown_renderer(parallel=len(records) >= PARALLEL_RENDERING_FROM) as render:
+        upcoming = render(batches[0]) if batches else None
+        for number, batch in enumerate(batches):
+            rendered = upcoming
+            if number + 1 < len(batches):
+                upcoming = render(batches[number + 1])  # the workers render it while this batch is written
+            # Both queries come before any proposal of the batch is touched: a query would flush it.
+            existing = _load_by_reference([record.reference for record in batch if record.reference])
+            references = _references(batch)
+            outcomes = []
+            for record, reference, html in zip(batch, references, rendered, strict=True):
+                proposal = existing.get(record.reference)
+                if proposal is None:
+                    proposal = Proposal(authors=[], created_by_id=None)
+                    created += 1
+                elif not proposal.is_imported:
+                    raise ValidationFailed("reference", f"line {record.line}: {record.reference} is a proposal of "
+                                                        "the platform: an import cannot replace it")
+                else:
+                    updated += 1
+                _fill(proposal, record, html, states, think_tanks)
+                row_ids.give(_rows(proposal))
+                outcomes.append(workflow.ImportedOutcome(proposal=proposal, state=record.state, reference=reference,
+                                                         submitted_at=record.submitted_at,
+                                                         decided_at=record.decided_at))
+            workflow.record_imports(outcomes)
+            _release({outcome.proposal.id for outcome in outcomes}, kept)
             if progress is not None:
-                progress(1)
-        db.session.flush()
-        _release({proposal.id for proposal in written}, kept)
-        if not gc.isenabled():  # garbage_collected_per_batch()
-            gc.collect()
+                for _record in batch:
+                    progress(1)
+            if not gc.isenabled():  # garbage_collected_per_batch()
+                gc.collect()
     return Summary(created=created, updated=updated, think_tanks_created=tuple(new_think_tanks))
 
 
@@ -494,6 +517,32 @@ def _prepare_counters(records: Iterable[Record]) -> None:
         )
 
 
+def _references(batch: Sequence[Record]) -> list[str]:
+    """Each record's reference: its own, or the next ``EP-<year>-<number>`` of its submission year, numbered
+    in the records' order as one submission after another would be. One UPDATE reserves the numbers of
+    every year of the batch (``_prepare_counters`` made their counters), under the counters' row locks."""
+    wanted = Counter(record.submitted_at.year for record in batch if record.reference is None)
+    next_number: dict[int, int] = {}
+    if wanted:
+        reserve = (
+            update(ReferenceCounter)
+            .where(ReferenceCounter.year.in_(list(wanted)))
+            .values(last_number=ReferenceCounter.last_number + case(wanted, value=ReferenceCounter.year))
+            .returning(ReferenceCounter.year, ReferenceCounter.last_number)
+            .execution_options(synchronize_session=False)
+        )
+        next_number = {year: last - wanted[year] + 1 for year, last in db.session.execute(reserve).all()}
+    references = []
+    for record in batch:
+        if record.reference is not None:
+            references.append(record.reference)
+            continue
+        year = record.submitted_at.year
+        references.append(f"EP-{year}-{next_number[year]:04d}")
+        next_number[year] += 1
+    return references
+
+
 def _load_by_reference(references: list[str]) -> dict[str, Proposal]:
     if not references:
         return {}
@@ -505,12 +554,13 @@ def _load_by_reference(references: list[str]) -> dict[str, Proposal]:
     )}
 
 
-def _fill(proposal: Proposal, record: Record, states: dict, think_tanks: dict) -> None:
-    """Set the content; rows already there are kept (replacing them would break unique constraints)."""
+def _fill(proposal: Proposal, record: Record, html: Sequence[str], states: dict, think_tanks: dict) -> None:
+    """Set the content (``html``: the record's texts rendered, ``_texts`` order); rows already there are
+    kept (replacing them would break unique constraints)."""
     proposal.title = record.title
     proposal.summary = record.summary
     proposal.body = record.body
-    proposal.body_html = sanitize.render_markdown(record.body)
+    proposal.body_html = html[0]
     proposal.language = record.language
     proposal.imported_author_names = list(record.authors)
     kept_dimensions = {row.dimension: row for row in proposal.dimensions}
@@ -527,10 +577,75 @@ def _fill(proposal: Proposal, record: Record, states: dict, think_tanks: dict) -
     kept_translations = {row.language: row for row in proposal.translations}
     proposal.translations = [kept_translations.get(language) or ProposalTranslation(language=language)
                              for language, *_rest in record.translations]
-    for row, (_language, status, title, summary, body) in zip(proposal.translations, record.translations,
-                                                              strict=True):
-        row.status, row.title, row.summary, row.body = status, title, summary, body
-        row.body_html = sanitize.render_markdown(body)
+    for row, (_language, status, title, summary, body), body_html in zip(
+        proposal.translations, record.translations, html[1:], strict=True
+    ):
+        row.status, row.title, row.summary, row.body, row.body_html = status, title, summary, body, body_html
+
+
+def _texts(record: Record) -> tuple[str, ...]:
+    """The Markdown texts of a record: its body, then each translation's body."""
+    return (record.body, *(body for *_rest, body in record.translations))
+
+
+def _render_texts(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """Each Markdown text as clean HTML (in a worker process for a large import)."""
+    return tuple(sanitize.render_markdown(text) for text in texts)
+
+
+@contextmanager
+def markdown_renderer(*, parallel: bool) -> Iterator[Callable[[Sequence[Record]], Iterator[tuple[str, ...]]]]:
+    """A function from a batch of records to an iterator over their rendered texts (``_texts`` order), in
+    the records' order, exactly as ``sanitize.render_markdown`` renders them here.
+
+    ``parallel``: in at most ``RENDERING_WORKERS`` worker processes, the batch sent to them at once so it
+    renders while the caller writes another; otherwise in this process, as the iterator is read. Workers
+    are forked where the platform can (they need only ``sanitize``, already imported: no start-up) and
+    collect their own garbage (``garbage_collected_per_batch`` paused it in the parent)."""
+    if not parallel:
+        yield lambda batch: map(_render_texts, map(_texts, batch))
+        return
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    pool = ProcessPoolExecutor(max_workers=RENDERING_WORKERS, mp_context=context, initializer=gc.enable)
+    try:
+        yield lambda batch: pool.map(_render_texts, [_texts(record) for record in batch], chunksize=RENDERING_CHUNK)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _rows(proposal: Proposal) -> list:
+    """The proposal and the rows ``_fill`` gives it."""
+    return [proposal, *proposal.dimensions, *proposal.member_states, *proposal.keywords, *proposal.think_tanks,
+            *proposal.translations]
+
+
+class _RowIds:
+    """On SQLite, ids for the new rows of a batch, given before its flush. SQLite does not promise the order
+    of the rows an ``INSERT ... RETURNING`` sends back, so SQLAlchemy inserts a row whose id it has to learn
+    on its own, one statement per row; with the ids given, it inserts each table's rows in one statement.
+    They are the ids SQLite would choose (the largest + 1: no table uses AUTOINCREMENT), and nobody else
+    can take them: the import's transaction holds SQLite's write lock (``BEGIN IMMEDIATE``, as every
+    transaction outside a GET request). On PostgreSQL nothing is given: its sequences hand ids out, and
+    SQLAlchemy inserts many rows in one statement there already."""
+
+    MODELS = (Proposal, ProposalDimension, ProposalMemberState, ProposalKeyword, ProposalThinkTank, ProposalTranslation)
+
+    def __init__(self) -> None:
+        self.last: dict[type, int] = {}
+        if db.session.get_bind().dialect.name == "sqlite":
+            # Read once, before any batch: a query in the middle of one would flush it.
+            largest = db.session.execute(select(*(
+                select(func.max(model.id)).scalar_subquery() for model in self.MODELS
+            ))).one()
+            self.last = {model: value or 0 for model, value in zip(self.MODELS, largest, strict=True)}
+
+    def give(self, rows: Iterable) -> None:
+        if not self.last:
+            return
+        for row in rows:
+            if row.id is None:
+                self.last[type(row)] += 1
+                row.id = self.last[type(row)]
 
 
 def _release(proposal_ids: set[int], kept: set) -> None:

@@ -1,10 +1,10 @@
 """The proposal workflow: one TRANSITIONS table and one ``transition()`` entry point.
 
-Nothing else assigns ``Proposal.state``, apart from ``record_import``: an outcome of the earlier
-forum, imported from the archive, is recorded in the final state it reached there. A transition
-changes the state with one conditional ``UPDATE ... WHERE id = :id AND state = :expected``: on
-PostgreSQL a second, simultaneous request waits for the first one's row lock and then matches no
-row, on SQLite writers are serialised, so two requests can never both act on one state (a
+Nothing else assigns ``Proposal.state``, apart from ``record_imports`` (``record_import`` for one
+outcome): an outcome of the earlier forum, imported from the archive, is recorded in the final state it
+reached there. A transition changes the state with one conditional ``UPDATE ... WHERE id = :id AND
+state = :expected``: on PostgreSQL a second, simultaneous request waits for the first one's row lock and
+then matches no row, on SQLite writers are serialised, so two requests can never both act on one state (a
 read-then-write would silently lose one of them). Every transition writes one ``ProposalEvent``;
 submission and resubmission freeze a revision, and the first submission gives the proposal its
 permanent reference.
@@ -12,13 +12,13 @@ permanent reference.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from blinker import Namespace
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import permissions
@@ -234,25 +234,20 @@ def _next_reference(year: int) -> str:
     return f"EP-{year}-{number:04d}"
 
 
-def _freeze_revision(proposal: Proposal, actor) -> ProposalRevision:
+def _revision_values(proposal: Proposal, *, number: int, annex_ids: list[int], actor) -> dict:
+    """The columns of revision ``number`` freezing ``proposal`` as it is now (its rows flushed): every field
+    by value, so later renames or removals never change it."""
     from .translations import frozen_translations  # translations builds on services, which imports this module
 
-    number = (
-        db.session.scalar(select(func.max(ProposalRevision.number)).where(ProposalRevision.proposal_id == proposal.id))
-        or 0
-    ) + 1
-    annex_ids = db.session.scalars(
-        select(Annex.id).where(Annex.proposal_id == proposal.id, Annex.removed_at.is_(None)).order_by(Annex.id)
-    ).all()
-    revision = ProposalRevision(
-        proposal_id=proposal.id,
-        number=number,
-        title=proposal.title,
-        summary=proposal.summary,
-        body=proposal.body,
-        body_html=proposal.body_html,
-        language=proposal.language,
-        content={
+    return {
+        "proposal_id": proposal.id,
+        "number": number,
+        "title": proposal.title,
+        "summary": proposal.summary,
+        "body": proposal.body,
+        "body_html": proposal.body_html,
+        "language": proposal.language,
+        "content": {
             "dimensions": [row.dimension.value for row in proposal.dimensions],
             "member_states": [
                 {"id": row.member_state_id, "code": row.member_state.code, "name": row.member_state.name}
@@ -267,8 +262,19 @@ def _freeze_revision(proposal: Proposal, actor) -> ProposalRevision:
             "annex_ids": list(annex_ids),
             "translations": frozen_translations(proposal),
         },
-        created_by_id=getattr(actor, "id", None),
-    )
+        "created_by_id": getattr(actor, "id", None),
+    }
+
+
+def _freeze_revision(proposal: Proposal, actor) -> ProposalRevision:
+    number = (
+        db.session.scalar(select(func.max(ProposalRevision.number)).where(ProposalRevision.proposal_id == proposal.id))
+        or 0
+    ) + 1
+    annex_ids = db.session.scalars(
+        select(Annex.id).where(Annex.proposal_id == proposal.id, Annex.removed_at.is_(None)).order_by(Annex.id)
+    ).all()
+    revision = ProposalRevision(**_revision_values(proposal, number=number, annex_ids=list(annex_ids), actor=actor))
     db.session.add(revision)
     db.session.flush()
     return revision
@@ -276,6 +282,17 @@ def _freeze_revision(proposal: Proposal, actor) -> ProposalRevision:
 
 #: The final states an imported outcome of the earlier forum may be in, and the stamp of its decision.
 IMPORTED_STATES = {S.ENDORSED: "endorsed_at", S.NOT_ENDORSED: "closed_at", S.WITHDRAWN: "withdrawn_at"}
+
+
+@dataclass(frozen=True)
+class ImportedOutcome:
+    """One outcome for ``record_imports``: the proposal (its content already set) and where it ended."""
+
+    proposal: Proposal
+    state: ProposalState
+    reference: str
+    submitted_at: datetime
+    decided_at: datetime
 
 
 def record_import(proposal: Proposal, *, state: ProposalState, reference: str, submitted_at,
@@ -288,26 +305,90 @@ def record_import(proposal: Proposal, *, state: ProposalState, reference: str, s
     Raises InvalidTransition for a state that is not final, or for a proposal that lives in the
     platform's own workflow (only imported proposals are re-recorded).
     """
-    state = ProposalState(state)
-    if state not in IMPORTED_STATES:
-        raise InvalidTransition(_("Only endorsed, not endorsed or withdrawn outcomes can be imported."))
-    if proposal.id is not None and not proposal.is_imported:
-        raise InvalidTransition(_("%(reference)s is a proposal of the platform: an import cannot replace it.",
-                                  reference=reference))
-    previous = proposal.state if proposal.id is not None else None
-    proposal.is_imported = True
-    proposal.reference = reference
-    proposal.state = state
-    proposal.first_submitted_at = proposal.last_submitted_at = submitted_at
-    for stamp in IMPORTED_STATES.values():
-        setattr(proposal, stamp, decided_at if stamp == IMPORTED_STATES[state] else None)
-    proposal.updated_at = utcnow()
-    proposal.version = (proposal.version or 0) + 1
-    db.session.add(proposal)
+    record_imports([ImportedOutcome(proposal, state, reference, submitted_at, decided_at)])
+    return db.session.scalars(
+        select(ProposalEvent).where(ProposalEvent.proposal_id == proposal.id).order_by(ProposalEvent.id.desc())
+        .limit(1)
+    ).one()
+
+
+def record_imports(outcomes: Sequence[ImportedOutcome]) -> None:
+    """``record_import`` for many outcomes at once (a batch of an archive import), with the same result as
+    one call per outcome in order: each proposal is created or re-recorded in its final state, its text
+    frozen as its next revision (1 for a new proposal) and an ``imported`` event written. One flush writes
+    the proposals and their rows; then at most two queries (the last revision numbers and the annexes of
+    the proposals that existed before; none when all are new) and one INSERT each for the revisions and
+    the events, without reading them back: the statements do not grow with the batch. Pass a few hundred
+    at a time (their ids go into ``IN (...)`` lists).
+
+    Raises InvalidTransition, before anything changes, for a state that is not final or a proposal that
+    lives in the platform's own workflow; ValueError when one proposal is given twice (its second revision
+    would need the first one's content).
+    """
+    if not outcomes:
+        return
+    proposals = [outcome.proposal for outcome in outcomes]
+    if len({id(proposal) for proposal in proposals}) != len(proposals):
+        raise ValueError("record_imports: a proposal is given twice in one batch")
+    # In the database already (its id may be given before the flush: the importer does on SQLite).
+    existing = [inspect(proposal).has_identity for proposal in proposals]
+    states = [ProposalState(outcome.state) for outcome in outcomes]
+    for outcome, state, exists in zip(outcomes, states, existing, strict=True):
+        if state not in IMPORTED_STATES:
+            raise InvalidTransition(_("Only endorsed, not endorsed or withdrawn outcomes can be imported."))
+        if exists and not outcome.proposal.is_imported:
+            raise InvalidTransition(_("%(reference)s is a proposal of the platform: an import cannot replace it.",
+                                      reference=outcome.reference))
+    previous_states = [proposal.state if exists else None for proposal, exists in zip(proposals, existing, strict=True)]
+    existing_ids = [proposal.id for proposal, exists in zip(proposals, existing, strict=True) if exists]
+    now = utcnow()
+    for outcome, state in zip(outcomes, states, strict=True):
+        proposal = outcome.proposal
+        proposal.is_imported = True
+        proposal.reference = outcome.reference
+        proposal.state = state
+        proposal.first_submitted_at = proposal.last_submitted_at = outcome.submitted_at
+        for stamp in IMPORTED_STATES.values():
+            setattr(proposal, stamp, outcome.decided_at if stamp == IMPORTED_STATES[state] else None)
+        proposal.updated_at = now
+        proposal.version = (proposal.version or 0) + 1
+    db.session.add_all(proposals)
     db.session.flush()
-    _freeze_revision(proposal, SYSTEM)
-    event = ProposalEvent(proposal_id=proposal.id, actor_id=None, action="imported", from_state=previous,
-                          to_state=state, created_at=decided_at or submitted_at or utcnow())
-    db.session.add(event)
-    db.session.flush()
-    return event
+
+    last_numbers, annex_ids = _revision_history(existing_ids)
+    db.session.execute(insert(ProposalRevision), [
+        _revision_values(proposal, number=last_numbers.get(proposal.id, 0) + 1,
+                         annex_ids=annex_ids.get(proposal.id, []), actor=SYSTEM)
+        for proposal in proposals
+    ])
+    # render_nulls: a new proposal's event has no from_state, a re-recorded one's has; without it the ORM
+    # would split the INSERT wherever the two alternate.
+    db.session.execute(insert(ProposalEvent).execution_options(render_nulls=True), [
+        {"proposal_id": proposal.id, "actor_id": None, "action": "imported", "from_state": previous,
+         "to_state": state, "note": None, "revision_number": None,
+         "created_at": outcome.decided_at or outcome.submitted_at or now}
+        for outcome, proposal, previous, state in zip(outcomes, proposals, previous_states, states, strict=True)
+    ])
+    for proposal in proposals:
+        # Written beside the unit of work: a collection loaded before would not show them.
+        loaded = [name for name in ("revisions", "events") if name in proposal.__dict__]
+        if loaded:
+            db.session.expire(proposal, loaded)
+
+
+def _revision_history(proposal_ids: list[int]) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """For proposals already in the database: their last revision number, and the ids of their annexes
+    not removed (in id order). Two queries, or none for no proposal."""
+    if not proposal_ids:
+        return {}, {}
+    last_numbers = dict(db.session.execute(
+        select(ProposalRevision.proposal_id, func.max(ProposalRevision.number))
+        .where(ProposalRevision.proposal_id.in_(proposal_ids)).group_by(ProposalRevision.proposal_id)
+    ).all())
+    annex_ids: dict[int, list[int]] = {}
+    for proposal_id, annex_id in db.session.execute(
+        select(Annex.proposal_id, Annex.id).where(Annex.proposal_id.in_(proposal_ids), Annex.removed_at.is_(None))
+        .order_by(Annex.proposal_id, Annex.id)
+    ):
+        annex_ids.setdefault(proposal_id, []).append(annex_id)
+    return last_numbers, annex_ids

@@ -11,11 +11,13 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from expert_platform.archive import importer
 from expert_platform.database import utcnow
 from expert_platform.enums import Participation, ProposalState, Role, ThinkTankStatus
+from expert_platform.errors import InvalidTransition
+from expert_platform.proposals import workflow
 from expert_platform.proposals.models import Proposal, ProposalEvent, ProposalRevision, ReferenceCounter
 from expert_platform.search import service as search
 from expert_platform.search.models import SearchOutboxEntry
@@ -554,3 +556,251 @@ def test_a_bad_translation_is_named_and_nothing_is_imported(import_file, db):
         "Error: 4 bad lines: nothing was imported.\n"
     )
     assert proposal_count(db) == 0
+
+
+# --- batches (issue 15 point 5) ----------------------------------------------------------------------
+
+
+def records_of(*lines) -> list[importer.Record]:
+    records, errors = importer.validate([json.dumps(line, ensure_ascii=False) for line in lines])
+    assert errors == []
+    return records
+
+
+def recorded_history(db) -> dict:
+    """Every proposal by reference: its final state and stamps, its revisions and its events, field by field
+    (think tanks by name: their ids depend on the order of creation)."""
+    db.session.expire_all()
+    tank_names = {tank.id: tank.name for tank in db.session.scalars(select(ThinkTank))}
+
+    def content(frozen: dict) -> dict:
+        return {**frozen, "think_tanks": [{**tank, "id": tank_names[tank["id"]]} for tank in frozen["think_tanks"]]}
+
+    return {
+        proposal.reference: {
+            "proposal": (proposal.state, proposal.version, proposal.is_imported, proposal.title, proposal.body_html,
+                         proposal.first_submitted_at, proposal.last_submitted_at, proposal.endorsed_at,
+                         proposal.closed_at, proposal.withdrawn_at),
+            "revisions": [(revision.number, revision.title, revision.summary, revision.body, revision.body_html,
+                           revision.language, content(revision.content), revision.created_by_id)
+                          for revision in proposal.revisions],
+            "events": [(event.action, event.actor_id, event.from_state, event.to_state, event.note,
+                        event.revision_number, event.created_at) for event in proposal.events],
+        }
+        for proposal in db.session.scalars(select(Proposal).order_by(Proposal.reference))
+    }
+
+
+def statements_during(db, work) -> int:
+    statements = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    return len(statements)
+
+
+#: A file, then a second one that re-imports three of its outcomes (one of them changing state and losing its
+#: translation) among new ones, with and without references of their own.
+FIRST_FILE = [*FIVE_OUTCOMES, outcome(reference="TTF-2019-006", translations=[RUSSIAN], keywords=["glaciers"])]
+SECOND_FILE = [
+    outcome(title="Solar desalination for shared coasts", keywords=["solar"], member_states=["RU"]),
+    outcome(reference="TTF-2019-010", title="Seed banks", submitted_at="2019-03-01"),
+    outcome(reference="TTF-2019-004", title="Border tariffs for grain", dimensions=["economic"], state="endorsed",
+            body="Grain tariffs, endorsed at last."),
+    outcome(reference=None, title="Early warning of floods", submitted_at="2018-04-01"),
+    outcome(reference="TTF-2019-006", state="withdrawn", keywords=["glaciers"]),
+    outcome(reference=None, title="River basin councils", submitted_at="2018-05-01", think_tanks=[BEIJING]),
+]
+
+
+def test_a_batch_mixing_new_and_existing_references_creates_some_and_re_records_the_others(app, states, db):
+    importer.import_records(records_of(*FIRST_FILE))
+    db.session.commit()
+
+    summary = importer.import_records(records_of(*SECOND_FILE))
+    db.session.commit()
+
+    assert (summary.created, summary.updated, summary.think_tanks_created) == (3, 3, ())
+    history = recorded_history(db)
+    assert sorted(history) == ["EP-2018-0001", "EP-2018-0002", "EP-2018-0003", "TTF-2019-001", "TTF-2019-002",
+                               "TTF-2019-004", "TTF-2019-005", "TTF-2019-006", "TTF-2019-010"]
+    assert {reference: [(event[2], event[3]) for event in entry["events"]] for reference, entry in history.items()
+            if len(entry["events"]) > 1 or reference in ("TTF-2019-010", "EP-2018-0002", "EP-2018-0003")} == {
+        "TTF-2019-001": [(None, ProposalState.ENDORSED), (ProposalState.ENDORSED, ProposalState.ENDORSED)],
+        "TTF-2019-004": [(None, ProposalState.NOT_ENDORSED), (ProposalState.NOT_ENDORSED, ProposalState.ENDORSED)],
+        "TTF-2019-006": [(None, ProposalState.ENDORSED), (ProposalState.ENDORSED, ProposalState.WITHDRAWN)],
+        "TTF-2019-010": [(None, ProposalState.ENDORSED)],
+        "EP-2018-0002": [(None, ProposalState.ENDORSED)],
+        "EP-2018-0003": [(None, ProposalState.ENDORSED)],
+    }
+    assert {reference: [revision[0] for revision in entry["revisions"]] for reference, entry in history.items()} == {
+        "EP-2018-0001": [1], "EP-2018-0002": [1], "EP-2018-0003": [1], "TTF-2019-001": [1, 2], "TTF-2019-002": [1],
+        "TTF-2019-004": [1, 2], "TTF-2019-005": [1], "TTF-2019-006": [1, 2], "TTF-2019-010": [1]}
+    assert [revision[1] for revision in history["TTF-2019-001"]["revisions"]] == [
+        "Desalination plants on shared coasts", "Solar desalination for shared coasts"]
+    assert [len(revision[6]["translations"]) for revision in history["TTF-2019-006"]["revisions"]] == [1, 0]
+    assert by_reference(db, "TTF-2019-006").translations == []
+    assert found("solar") == ["TTF-2019-001"]
+    assert found("grain") == ["TTF-2019-004"]
+    assert found("glaciers") == []
+    assert sorted(found("", member_states=("KZ",))) == ["EP-2018-0002", "EP-2018-0003", "TTF-2019-004",
+                                                         "TTF-2019-010"]
+    assert search.check() == []
+
+
+def test_batch_boundaries_change_nothing_but_the_batches(app, states, db, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    lines = [outcome(reference=None, title=f"Outcome {number}", submitted_at=f"2017-0{number}-01")
+             if number % 3 else outcome(reference=f"TTF-2017-{number:03d}", title=f"Outcome {number}",
+                                        submitted_at=f"2017-0{number}-01")
+             for number in range(1, 8)]
+    steps = []
+
+    summary = importer.import_records(records_of(*lines), progress=steps.append)
+    db.session.commit()
+
+    assert steps == [1] * 7
+    assert (summary.created, summary.updated) == (7, 0)
+    titles = dict(db.session.execute(select(Proposal.reference, Proposal.title)).all())
+    assert titles == {"EP-2017-0001": "Outcome 1", "EP-2017-0002": "Outcome 2", "TTF-2017-003": "Outcome 3",
+                      "EP-2017-0003": "Outcome 4", "EP-2017-0004": "Outcome 5", "TTF-2017-006": "Outcome 6",
+                      "EP-2017-0005": "Outcome 7"}
+    assert db.session.get(ReferenceCounter, 2017).last_number == 5
+    assert db.session.scalar(select(func.count(ProposalRevision.id))) == 7
+    assert db.session.scalar(select(func.count(ProposalEvent.id))) == 7
+    assert search.search("").total == 7
+
+
+@pytest.mark.parametrize("batch_size", [2, 500])
+def test_a_batch_records_the_same_revisions_and_events_as_one_outcome_at_a_time(app, states, db, monkeypatch,
+                                                                              batch_size):
+    def history_in_batches_of(size: int) -> dict:
+        monkeypatch.setattr(importer, "BATCH_SIZE", size)
+        importer.import_records(records_of(*FIRST_FILE))
+        importer.import_records(records_of(*SECOND_FILE))
+        history = recorded_history(db)
+        db.session.rollback()
+        return history
+
+    one_at_a_time = history_in_batches_of(1)
+
+    assert history_in_batches_of(batch_size) == one_at_a_time
+    assert one_at_a_time["TTF-2019-004"]["events"] == [
+        ("imported", None, None, ProposalState.NOT_ENDORSED, None, None, day("2019-06-15")),
+        ("imported", None, ProposalState.NOT_ENDORSED, ProposalState.ENDORSED, None, None, day("2019-06-15")),
+    ]
+    assert one_at_a_time["TTF-2019-001"]["revisions"][1][6] == {
+        "dimensions": ["environmental"],
+        "member_states": [{"id": states["RU"].id, "code": "RU", "name": states["RU"].name}],
+        "keywords": ["solar"],
+        "think_tanks": [{"id": "Caspian Water Institute", "name": "Caspian Water Institute"}],
+        "authors": [],
+        "annex_ids": [],
+        "translations": [],
+    }
+
+
+def uniform_outcomes(count: int, *, start: int = 1, changed: bool = False) -> list[dict]:
+    """``count`` outcomes of the same shape, every other one without a reference of its own."""
+    return [outcome(reference=f"TTF-2019-{number:03d}", title=f"Outcome {number}{' revised' if changed else ''}",
+                    keywords=["water", f"topic {number}{' revised' if changed else ''}"])
+            if number % 2 else outcome(reference=None, title=f"Outcome {number}", keywords=["water", f"topic {number}"])
+            for number in range(start, start + count)]
+
+
+def test_a_batch_issues_as_many_statements_with_40_outcomes_as_with_4(app, states, db):
+    def statements_to_import(lines) -> int:
+        records = records_of(*lines)
+        count = statements_during(db, lambda: importer.import_records(records))
+        db.session.rollback()
+        return count
+
+    assert statements_to_import(uniform_outcomes(40)) == statements_to_import(uniform_outcomes(4))
+
+
+def test_a_re_import_issues_as_many_statements_with_40_outcomes_as_with_4(app, states, db):
+    def statements_to_re_import(count: int) -> int:
+        importer.import_records(records_of(*uniform_outcomes(count)))
+        # The odd ones again, changed, and as many new ones between them.
+        again = [line for line in uniform_outcomes(count, changed=True) if "reference" in line]
+        new = [outcome(reference=f"TTF-2020-{number:03d}", title=f"New {number}", keywords=["water", f"new {number}"])
+               for number in range(len(again))]
+        records = records_of(*(line for pair in zip(again, new, strict=True) for line in pair))
+        statements = statements_during(db, lambda: importer.import_records(records))
+        db.session.rollback()
+        return statements
+
+    assert statements_to_re_import(40) == statements_to_re_import(4)
+
+
+def test_markdown_rendered_by_worker_processes_is_exactly_what_this_process_renders(app, states):
+    records = records_of(*FIRST_FILE)
+    batches = [records[:4], records[4:]]
+
+    with importer.markdown_renderer(parallel=False) as render:
+        here = [list(render(batch)) for batch in batches]
+    with importer.markdown_renderer(parallel=True) as render:
+        pending = [render(batch) for batch in batches]  # both batches sent before either is read
+        there = [list(rendered) for rendered in pending]
+
+    assert there == here
+    assert here[0][0] == ("<h2>Problem</h2>\n<p>Towns on the coast run out of <strong>fresh water</strong>.</p>\n",)
+    assert [len(texts) for texts in here[1]] == [1, 2]
+
+
+def test_a_large_import_renders_in_worker_processes_with_the_same_result(app, states, db, monkeypatch):
+    monkeypatch.setattr(importer, "PARALLEL_RENDERING_FROM", 2)
+    monkeypatch.setattr(importer, "BATCH_SIZE", 4)
+
+    importer.import_records(records_of(*FIRST_FILE))
+    db.session.commit()
+
+    assert by_reference(db, "TTF-2019-001").body_html == (
+        "<h2>Problem</h2>\n<p>Towns on the coast run out of <strong>fresh water</strong>.</p>\n")
+    [translation] = by_reference(db, "TTF-2019-006").translations
+    assert translation.body_html == ("<h2>Проблема</h2>\n<p>В прибрежных городах заканчивается <strong>пресная "
+                                     "вода</strong>.&lt;script&gt;x()&lt;/script&gt;</p>\n")
+    assert found("desalination") == ["TTF-2019-001", "TTF-2019-006"]
+
+
+def test_record_imports_refuses_a_batch_with_a_platform_proposal_before_changing_any(app, states, db,
+                                                                                    make_proposal, make_user):
+    author = make_user(roles=(Role.EXPERT,))
+    own = make_proposal(author=author)
+    take(own, "submit", author)
+    db.session.commit()
+    fresh = Proposal(title="An outcome", summary="", body="Text.", body_html="<p>Text.</p>\n", authors=[])
+    decided = day("2019-06-15")
+
+    with pytest.raises(InvalidTransition):
+        workflow.record_imports([
+            workflow.ImportedOutcome(fresh, ProposalState.ENDORSED, "TTF-2019-001", decided, decided),
+            workflow.ImportedOutcome(own, ProposalState.ENDORSED, own.reference, decided, decided),
+        ])
+
+    assert (fresh.reference, fresh.is_imported, fresh.id) == (None, None, None)
+    assert (own.state, own.is_imported) == (ProposalState.SUBMITTED, False)
+    with pytest.raises(ValueError, match="twice"):
+        workflow.record_imports([
+            workflow.ImportedOutcome(fresh, ProposalState.ENDORSED, "TTF-2019-001", decided, decided),
+            workflow.ImportedOutcome(fresh, ProposalState.WITHDRAWN, "TTF-2019-001", decided, decided),
+        ])
+
+
+def test_record_import_records_one_outcome_as_a_batch_of_one_and_returns_its_event(app, states, db):
+    proposal = Proposal(title="An outcome", summary="", body="Text.", body_html="<p>Text.</p>\n", authors=[])
+    decided = day("2019-06-15")
+
+    event = workflow.record_import(proposal, state=ProposalState.WITHDRAWN, reference="TTF-2019-001",
+                                   submitted_at=day("2019-02-01"), decided_at=decided)
+
+    assert (event.proposal_id, event.action, event.from_state, event.to_state, event.created_at) == (
+        proposal.id, "imported", None, ProposalState.WITHDRAWN, decided)
+    assert [(revision.number, revision.body_html) for revision in proposal.revisions] == [(1, "<p>Text.</p>\n")]
+    assert (proposal.state, proposal.withdrawn_at, proposal.version) == (ProposalState.WITHDRAWN, decided, 1)
