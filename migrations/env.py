@@ -31,10 +31,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+#: The indexes of the search's text vectors: RUM or GIN, chosen by what the database has
+#: (expert_platform/search/postgres_ranking.py); the models do not declare them, and autogenerate leaves them.
+SEARCH_TEXT_INDEXES = frozenset(f"ix_search_documents_{column}{suffix}" for column in ("english", "russian", "simple")
+                                for suffix in ("", "_rum"))
+
+
 def include_object(obj, name, type_, reflected, compare_to):
-    """The search's RUM ranking indexes (``*_rum``) are optional, made where the database has the extension
-    (expert_platform/search/postgres_ranking.py): the models do not declare them, and autogenerate leaves them."""
-    return not (type_ == "index" and reflected and name and name.endswith("_rum"))
+    return not (type_ == "index" and reflected and name in SEARCH_TEXT_INDEXES)
 
 
 def run_migrations_offline():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Index, SmallInteger, String, Text
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
@@ -29,6 +29,8 @@ class SearchOutboxEntry(db.Model):
 
 #: A text column on SQLite (where the PostgreSQL backend never runs), tsvector on PostgreSQL.
 _VECTOR = Text().with_variant(TSVECTOR(), "postgresql")
+#: A text column on SQLite, an array of texts on PostgreSQL.
+_TEXTS = Text().with_variant(ARRAY(Text()), "postgresql")
 
 
 class SearchDocument(db.Model):
@@ -44,10 +46,10 @@ class SearchDocument(db.Model):
     as written, for "did you mean". The table exists on SQLite too (one schema for both), empty there."""
 
     __tablename__ = "search_documents"
-    __table_args__ = tuple(
-        Index(f"ix_search_documents_{name}", name, postgresql_using="gin")
-        for name in ("english", "russian", "simple", "people")
-    ) + (Index("ix_search_documents_decided", "decided"),)
+    # The text vectors' indexes (english, russian, simple) are not declared here: ``postgres_ranking.install``
+    # makes them, RUM where the database has the extension, else GIN (migrations 0006 and 0009).
+    __table_args__ = (Index("ix_search_documents_people", "people", postgresql_using="gin"),
+                      Index("ix_search_documents_decided", "decided"))
 
     proposal_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     reference: Mapped[str] = mapped_column(String(40), default="")
@@ -66,6 +68,8 @@ class SearchDocument(db.Model):
     simple = mapped_column(_VECTOR, nullable=False)
     people = mapped_column(_VECTOR, nullable=False)
     words = mapped_column(_VECTOR, nullable=False)
+    #: Its facet values as "name:value" (those of ``search_facets``), counted from the rows a query matched.
+    facets = mapped_column(_TEXTS, nullable=False, server_default="{}")
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -59,6 +59,8 @@ BODY_HEADLINE = (f"StartSel={START}, StopSel={STOP}, MaxFragments=2, MaxWords=30
 TITLE_HEADLINE = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
 #: A body up to this many characters is shown whole (the length of a snippet of the Whoosh backend).
 SHORT_TEXT = 240
+#: With the RUM indexes, the matches nearest in their order that are ranked for a page (at least).
+RANKED_CANDIDATES = 250
 #: Candidate words of a proposal considered for "more like this", and how many are asked for.
 RELATED_CANDIDATES = 24
 RELATED_WORDS = 12
@@ -162,8 +164,10 @@ _DOCUMENT_COLUMNS = {
     "proposal_id": "integer", "reference": "text", "variant": "text", "language": "text", "year": "text",
     "decided": "bigint", "title": "text", "body": "text", "authors": "text", "think_tanks": "text",
     "keywords": "text", "text_count": "integer", "english": "tsvector", "russian": "tsvector",
-    "simple": "tsvector", "people": "tsvector", "words": "tsvector",
+    "simple": "tsvector", "people": "tsvector", "words": "tsvector", "facets": "text",
 }
+#: What a column's array parameter becomes in the row (the facets, "name:value" lines, an array).
+_WRITTEN_AS = {"facets": "string_to_array(facets, chr(10))"}
 _FACET_COLUMNS = {"proposal_id": "integer", "name": "text", "value": "text"}
 _TRANSLATION_COLUMNS = {"proposal_id": "integer", "language": "text", "variant": "text", "title": "text",
                         "body": "text"}
@@ -183,7 +187,8 @@ def _arrays(rows: list[dict], columns: dict[str, str]) -> dict[str, list]:
 #: waits for the other while holding a row it needs.
 _UPSERT = text(f"""
 INSERT INTO search_documents ({", ".join(_DOCUMENT_COLUMNS)}, indexed_at)
-SELECT {", ".join(_DOCUMENT_COLUMNS)}, now() FROM {_unnested(_DOCUMENT_COLUMNS)}
+SELECT {", ".join(_WRITTEN_AS.get(name, name) for name in _DOCUMENT_COLUMNS)}, now()
+FROM {_unnested(_DOCUMENT_COLUMNS)}
 ORDER BY proposal_id
 ON CONFLICT (proposal_id) DO UPDATE SET
     {", ".join(f"{name} = EXCLUDED.{name}" for name in _DOCUMENT_COLUMNS if name != "proposal_id")},
@@ -231,6 +236,7 @@ def _row_of(document: dict, full_body: str) -> dict:
         "people": index_vector([(document["author"], None, "A"), (document["thinktank"], None, "B"),
                                 (document["keyword"], None, "C")]),
         "words": _words_vector(document["words"]),
+        "facets": "\n".join(f"{row['name']}:{row['value']}" for row in _facets_of(document)),
     }
 
 
@@ -608,11 +614,15 @@ class Row:
 class Found:
     """A query's matches: counted, faceted and ranked in the database."""
 
-    def __init__(self, plan, filters, think_tank_ids: list[int] | None) -> None:
+    def __init__(self, plan, filters, think_tank_ids: list[int] | None, *, ranking: str | None = None) -> None:
+        """``ranking``: the schema of the rum extension when the RUM indexes are there
+        (``postgres_ranking.ranking_schema``): relevance is then read in index order."""
         self.plan = plan
+        self.ranking = ranking
         self.compiled = _Compiled(plan)
-        filtered = _filter_conditions(filters, self.compiled, think_tank_ids)
+        filtered = self.filtered = _filter_conditions(filters, self.compiled, think_tank_ids)
         branches = self.compiled.branches
+        self.several_texts = None
         if len(branches) == 1:
             #: What follows FROM: the documents (as ``d``) that match the query and the filters.
             self.source = "search_documents d WHERE " + " AND ".join([branches[0], *filtered])
@@ -627,6 +637,7 @@ class Found:
                       "JOIN search_documents d ON d.proposal_id = t.proposal_id WHERE "
                       + " AND ".join([several_texts, *filtered]))
             self.source = f"({first} UNION ALL {second}) d"
+            self.several_texts = second
 
     def _execute(self, sql: str, extra: dict | None = None):
         # PostgreSQL's planner prices reading a tsvector as if it were small; a proposal's is several
@@ -648,14 +659,18 @@ class Found:
         counts: dict[str, dict[str, int]] = {"dimension": {}, "member_state": {}, "language": {}, "year": {},
                                              "think_tank": {}}
         total = 0
-        for name, value, count in self._execute(
-                f"WITH matched AS MATERIALIZED (SELECT d.proposal_id FROM {self.source}) "
-                "SELECT f.name, f.value, count(*) FROM search_facets f JOIN matched USING (proposal_id) "
-                "GROUP BY f.name, f.value UNION ALL SELECT '', '', count(*) FROM matched"):
-            if not name:
+        # Each document's facet values are in its row ("name:value"): counting them reads the rows the
+        # match found, not the facet table's index for each of them (120 ms against 40 at 15,000 matches).
+        for facet, count in self._execute(
+                f"WITH matched AS MATERIALIZED (SELECT d.facets FROM {self.source}) "
+                "SELECT f, count(*) FROM matched, unnest(matched.facets) f GROUP BY f "
+                "UNION ALL SELECT NULL, count(*) FROM matched"):
+            if facet is None:
                 total = count
-            elif value:
-                counts[name][value] = count
+            else:
+                name, _separator, value = facet.partition(":")
+                if value:
+                    counts[name][value] = count
         return total, counts
 
     def _order(self, sort: str) -> tuple[str, str]:
@@ -667,26 +682,65 @@ class Found:
             return "NULL", "d.decided + 0 DESC, d.proposal_id DESC"
         return self.compiled.rank_expression(), "score DESC, d.proposal_id"
 
+    def _nearest(self, best: str) -> str | None:
+        """The ids of the matches to rank for a page: the ``best`` (a parameter) nearest of each text column
+        in RUM's order (the inverse of its rank of the text), read from the index, with no tsvector read;
+        and every proposal with translations that matches (they are few). None where the RUM indexes are
+        missing or the query cannot be ordered so (a field query, or exclusions alone)."""
+        compiled = self.compiled
+        if self.ranking is None or self.several_texts is None or not any(compiled.ranked[column]
+                                                                           for column in COLUMNS):
+            return None
+        distance = f"OPERATOR({self.ranking}.<=>)"
+        guarded = _excludes(self.plan)
+        parts = []
+        for column, tree in compiled.trees.items():
+            conditions = ["d.text_count = 1", *([f"d.variant {VARIANTS_OF_COLUMN[column]}"] if guarded else []),
+                          f"d.{column} @@ {tree}", *self.filtered]
+            parts.append(f"(SELECT d.proposal_id FROM search_documents d WHERE {' AND '.join(conditions)} "
+                         f"ORDER BY d.{column} {distance} {tree} LIMIT {best})")
+        parts.append(f"(SELECT d.proposal_id FROM ({self.several_texts}) d)")
+        return " UNION ALL ".join(parts)
+
+    def _ranked(self, sort: str, end: int) -> tuple[str, str]:
+        """SQL of the matches in order as (proposal_id, score, decided, later), cut with ``:limit`` and
+        ``:offset`` (the page ends at match ``end``), and the ORDER BY that keeps that order outside it (on
+        ``r``). By relevance, with the RUM indexes, the RANKED_CANDIDATES matches nearest in RUM's order
+        (``_nearest``) come first, ranked as without RUM (``ts_rank_cd``, normalised by length, which RUM's
+        own order cannot be), then every other match so ranked: a query with fewer matches is ordered exactly
+        as without RUM, and a page within the candidates reads their tsvectors only, not every match's; a
+        match that RUM's order puts further back comes after them (docs/performance.md)."""
+        score, order = self._order(sort)
+        nearest = self._nearest(str(RANKED_CANDIDATES)) if sort != "newest" and self.plan is not None else None
+        if nearest is None:
+            return (f"SELECT d.proposal_id, {score} AS score, d.decided, FALSE AS later FROM {self.source} "
+                    f"ORDER BY {order} LIMIT :limit OFFSET :offset",
+                    order.replace("d.", "r.").replace("score", "r.score"))
+        if end <= RANKED_CANDIDATES:
+            return (f"SELECT d.proposal_id, {score} AS score, d.decided, FALSE AS later FROM ({nearest}) m "
+                    f"JOIN search_documents d ON d.proposal_id = m.proposal_id ORDER BY {order} "
+                    "LIMIT :limit OFFSET :offset", "r.score DESC, r.proposal_id")
+        return (f"SELECT d.proposal_id, {score} AS score, d.decided, m.proposal_id IS NULL AS later "
+                f"FROM {self.source} LEFT JOIN ({nearest}) m ON m.proposal_id = d.proposal_id "
+                f"ORDER BY later, {order} LIMIT :limit OFFSET :offset", "r.later, r.score DESC, r.proposal_id")
+
     def ids(self, sort: str, limit: int) -> list[int]:
         """The ids of the ``limit`` first matches, in order."""
-        score, order = self._order(sort)
-        return list(self._execute(
-            f"SELECT d.proposal_id, {score} AS score FROM {self.source} "
-            f"ORDER BY {order} LIMIT :limit", {"limit": limit}).scalars())
+        ranked, order = self._ranked(sort, limit)
+        return list(self._execute(f"SELECT r.proposal_id FROM ({ranked}) r ORDER BY {order}",
+                                  {"limit": limit, "offset": 0}).scalars())
 
     def page(self, sort: str, offset: int, limit: int) -> list[Row]:
         """One page of matches with their highlights (computed for that page only), each of its texts
         highlighted (a second statement for the translations of the page's proposals that have some)."""
-        score, order = self._order(sort)
+        ranked, order = self._ranked(sort, offset + limit)
         compiled = self.compiled
         title = compiled.headline("title", compiled.title_marks, TITLE_HEADLINE)
         body = compiled.headline("body", compiled.body_marks, BODY_HEADLINE)
         rows = self._execute(
-            "SELECT page.proposal_id, page.score, page.variant, page.language, page.text_count, page.title, "
-            f"page.body, {title} AS title_marked, {body} AS body_marked FROM ("
-            f"SELECT d.proposal_id, {score} AS score, d.variant, d.language, d.text_count, d.title, d.body, "
-            f"d.decided FROM {self.source} ORDER BY {order} LIMIT :limit OFFSET :offset) page "
-            f"ORDER BY {order.replace('d.', 'page.')}",
+            "SELECT page.proposal_id, r.score, page.variant, page.language, page.text_count, page.title, "
+            f"page.body, {title} AS title_marked, {body} AS body_marked FROM ({ranked}) r "
+            f"JOIN search_documents page ON page.proposal_id = r.proposal_id ORDER BY {order}",
             {"limit": limit, "offset": offset}).all()
         translated = self._translations([row.proposal_id for row in rows if row.text_count > 1])
         return [Row(proposal_id=row.proposal_id, score=None if row.score is None else float(row.score),
@@ -751,17 +805,18 @@ def spelling_lexicon() -> tuple[dict[int, list[str]], dict[str, int]]:
     return by_length, frequency
 
 
-def related_ids(proposal_id: int, variant: str, document_text: str, limit: int) -> list[int]:
+def related_ids(proposal_id: int, variant: str, document_text: str, limit: int, *,
+                ranking: str | None = None) -> list[int]:
     """Public proposals whose text is most like ``document_text``: its RELATED_CANDIDATES most frequent
     words, the RELATED_WORDS of them that weigh most (frequent here, rare in the archive), and the
-    proposals holding the most of those, each word counted by its weight. Every step reads the GIN index
-    only (counts and ids, never another proposal's tsvector), so the cost follows how many proposals hold
-    those words, not the size of their texts."""
+    proposals holding the most of those. With the RUM indexes (``ranking``: the extension's schema), the
+    words' frequencies in the archive are the planner's statistics and the proposals come in the index's
+    order of the words as one query: no count and no tsvector is read. Without them, every step reads the
+    GIN index only (counts and ids), each word counted by its weight."""
+    if ranking is not None:
+        return _related_in_index_order(proposal_id, variant, document_text, limit, ranking)
     column = COLUMN_OF_VARIANT[variant]
-    # The terms its text is indexed with (``index_terms``), counted here: no statement needed.
-    words = Counter(index_terms(document_text, variant))
-    candidates = sorted(((count, lexeme) for lexeme, count in words.items() if len(lexeme) >= 3),
-                        key=lambda item: (-item[0], item[1]))[:RELATED_CANDIDATES]
+    candidates = _candidates(variant, document_text)
     if not candidates:
         return []
     terms = {f"w{number}": _quoted(lexeme) for number, (_count, lexeme) in enumerate(candidates)}
@@ -780,3 +835,40 @@ def related_ids(proposal_id: int, variant: str, document_text: str, limit: int) 
     return list(db.session.execute(text(
         f"SELECT proposal_id FROM ({branches}) matched WHERE proposal_id <> :own GROUP BY proposal_id "
         "ORDER BY sum(weight) DESC, proposal_id LIMIT :limit"), parameters).scalars())
+
+
+def _candidates(variant: str, document_text: str) -> list[tuple[int, str]]:
+    """(count, term) of the RELATED_CANDIDATES most frequent terms of 3 letters or more of a text, as it is
+    indexed (``index_terms``), most frequent first."""
+    words = Counter(index_terms(document_text, variant))
+    return sorted(((count, lexeme) for lexeme, count in words.items() if len(lexeme) >= 3),
+                  key=lambda item: (-item[0], item[1]))[:RELATED_CANDIDATES]
+
+
+def _related_in_index_order(proposal_id: int, variant: str, document_text: str, limit: int,
+                            ranking: str) -> list[int]:
+    column = COLUMN_OF_VARIANT[variant]
+    candidates = _candidates(variant, document_text)
+    if not candidates:
+        return []
+    # How many proposals hold each word, as ANALYZE last sampled them: the most common words with their
+    # share, every other word rarer than the least common of those (no statistics yet: all alike).
+    statistics = db.session.execute(text(
+        "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples FROM pg_stats s "
+        "JOIN pg_class c ON c.relname = s.tablename AND c.relnamespace = to_regnamespace(s.schemaname) "
+        "WHERE s.schemaname = current_schema() AND s.tablename = 'search_documents' AND s.attname = :column"),
+        {"column": column}).first()
+    documents, shares, rarest = 1.0, {}, 1.0
+    if statistics is not None and statistics[0] and statistics[1]:
+        elements, frequencies, documents = statistics
+        shares = dict(zip(elements, frequencies, strict=False))
+        rarest = frequencies[-3] / 2  # the last three numbers: least and most common share, then null share
+        documents = max(documents, 1.0)
+    weighed = sorted(((count * math.log(1 + 1 / max(shares.get(lexeme, rarest), 1 / documents)), lexeme)
+                      for count, lexeme in candidates), reverse=True)[:RELATED_WORDS]
+    similar = " | ".join(_quoted(lexeme) for _weight, lexeme in weighed)
+    distance = f"OPERATOR({ranking}.<=>)"
+    return list(db.session.execute(text(
+        f"SELECT d.proposal_id FROM search_documents d WHERE d.{column} @@ CAST(:similar AS tsquery) "
+        f"AND d.proposal_id <> :own ORDER BY d.{column} {distance} CAST(:similar AS tsquery), d.proposal_id "
+        "LIMIT :limit"), {"similar": similar, "own": proposal_id, "limit": limit}).scalars())

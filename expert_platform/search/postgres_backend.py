@@ -19,6 +19,7 @@ from .spelling import Lexicon
 
 #: "More like this" lists kept while the index is unchanged (a few hundred bytes each).
 RELATED_KEPT = 4096
+_UNKNOWN = object()
 
 
 def _shown_text(text: postgres.Text, terms: dict, asked_prefixes: list) -> ShownText:
@@ -40,6 +41,7 @@ class PostgresBackend:
         self._lock = threading.Lock()
         self._related_version = None
         self._related = LRU(RELATED_KEPT)
+        self._ranking: str | None | object = _UNKNOWN
 
     # --- writing --------------------------------------------------------------------------------------
 
@@ -74,6 +76,7 @@ class PostgresBackend:
         """The index emptied and refilled in one transaction: searches read the old rows until it commits."""
         postgres.clear(db.session)
         postgres_ranking.install(db.session.connection())  # where the extension was installed since
+        self._ranking = _UNKNOWN
         count = self.write(((WRITE, document) for document in documents), expected=expected,
                            session=db.session)
         finish()
@@ -90,12 +93,20 @@ class PostgresBackend:
         with self._lock:
             self._related_version = None
             self._related.clear()
+            self._ranking = _UNKNOWN
+
+    def ranking(self) -> str | None:
+        """The rum extension's schema when this database has the RUM ranking indexes (``postgres_ranking``),
+        asked once per process (and again after ``forget``)."""
+        if self._ranking is _UNKNOWN:
+            self._ranking = postgres_ranking.ranking_schema(db.session.connection())
+        return self._ranking
 
     # --- searching ------------------------------------------------------------------------------------
 
     def find(self, parsed, filters: Filters, *, think_tank_ids: list[int] | None, sort: str, offset: int,
              limit: int, with_facets: bool) -> Page:
-        found = postgres.Found(parsed.plan, filters, think_tank_ids)
+        found = postgres.Found(parsed.plan, filters, think_tank_ids, ranking=self.ranking())
         if with_facets:
             total, facets = found.total_and_facets()
         else:
@@ -110,7 +121,7 @@ class PostgresBackend:
 
     def ranked_ids(self, parsed, filters: Filters, *, think_tank_ids: list[int] | None, sort: str,
                    limit: int) -> list[int]:
-        return postgres.Found(parsed.plan, filters, think_tank_ids).ids(sort, limit)
+        return postgres.Found(parsed.plan, filters, think_tank_ids, ranking=self.ranking()).ids(sort, limit)
 
     def total(self, parsed, filters: Filters, *, think_tank_ids: list[int] | None) -> int:
         return postgres.Found(parsed.plan, filters, think_tank_ids).total()
@@ -127,4 +138,5 @@ class PostgresBackend:
                 self._related_version = version
                 self._related = LRU(RELATED_KEPT)
             lists = self._related
-        return lists.get(key, lambda: postgres.related_ids(proposal_id, variant, text, count))
+        ranking = self.ranking()
+        return lists.get(key, lambda: postgres.related_ids(proposal_id, variant, text, count, ranking=ranking))

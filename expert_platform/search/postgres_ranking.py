@@ -1,52 +1,61 @@
-"""Ranking without reading every match, where the database can: the RUM index (PostgreSQL's ``rum``
-extension, Debian's ``postgresql-15-rum``) keeps each lexeme's positions in the index, so it answers
-``vector @@ query`` without reading the tsvector (phrases and weights included) and returns the matches
-already ordered by ``vector <=> query`` (RUM's distance, the inverse of a ``ts_rank`` of its own): a page
-of the best matches among 15,000 costs a walk of the index, not a read of 15,000 tsvectors of several
-kilobytes each.
+"""The indexes of the PostgreSQL search's text vectors (english, russian, simple), chosen by what the database
+has. Where PostgreSQL's ``rum`` extension is installed (Debian's ``postgresql-15-rum``), a RUM index: it keeps
+each lexeme's positions, so it answers ``vector @@ query`` without reading the tsvector (phrases and weights
+included), and returns matches in the order of ``vector <=> query`` (RUM's distance, the inverse of a
+``ts_rank``), so the candidates for a page of the best among 15,000 matches come from a walk of the index,
+not a read of 15,000 tsvectors of several kilobytes each. Elsewhere a GIN index, and ranking reads every
+match, as before.
 
-The RUM indexes are an acceleration beside the GIN indexes the models declare (Alembic leaves them alone,
-``migrations/env.py``): where the extension is not installed, nothing changes and the backend ranks with
-``ts_rank_cd`` over the matches, as before. ``install`` is called by the migration that introduced them
-and by ``flask search rebuild`` (so a server whose package was installed later gets them)."""
+The models do not declare these indexes and Alembic's comparison leaves them alone (``migrations/env.py``):
+``install`` makes them, called by migration 0009, by ``flask search rebuild`` (a server whose package was
+installed later gets RUM then) and by the test suite's database."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 
-#: The text columns ranked through RUM, and their indexes' names (the suffix Alembic's filter knows).
+#: The text columns whose index is chosen here.
 RANKED_COLUMNS = ("english", "russian", "simple")
-INDEX_SUFFIX = "_rum"
+RUM_SUFFIX = "_rum"
 
 
-def index_name(column: str) -> str:
-    return f"ix_search_documents_{column}{INDEX_SUFFIX}"
+def gin_index_name(column: str) -> str:
+    return f"ix_search_documents_{column}"
 
 
-def install(connection) -> bool:
-    """Create the extension (in ``public``, once per database) and the RUM index of each ranked column of
-    the ``search_documents`` table on the connection's search path. Returns False, changing nothing, where
-    the extension's files are not installed on the database server (or the role may not create it)."""
+def rum_index_name(column: str) -> str:
+    return f"ix_search_documents_{column}{RUM_SUFFIX}"
+
+
+#: Every index name this module manages (for Alembic's filter).
+MANAGED_INDEXES = frozenset(name for column in RANKED_COLUMNS for name in (gin_index_name(column),
+                                                                          rum_index_name(column)))
+
+
+def install(connection, *, use_rum: bool = True) -> bool:
+    """Give each text column of this search path's ``search_documents`` its index: RUM when ``use_rum`` and
+    the extension can be had (created in ``public`` once per database), the GIN index dropped then; else
+    GIN, any RUM index dropped. Returns whether RUM is in use."""
     if connection.dialect.name != "postgresql":
         return False
-    schema = extension_schema(connection)
-    if schema is None:
+    schema = extension_schema(connection) if use_rum else None
+    if use_rum and schema is None:
         try:
             with connection.begin_nested():
                 connection.execute(text("CREATE EXTENSION IF NOT EXISTS rum SCHEMA public"))
-        except Exception:  # not installed on the server: the GIN indexes and ts_rank_cd serve
-            return False
-        schema = extension_schema(connection)
+            schema = extension_schema(connection)
+        except Exception:  # not installed on the server (or the role may not create it): GIN serves
+            schema = None
     for column in RANKED_COLUMNS:
-        connection.execute(text(f"CREATE INDEX IF NOT EXISTS {index_name(column)} ON search_documents "
-                                f"USING rum ({column} {schema}.rum_tsvector_ops)"))
-    return True
-
-
-def drop(connection) -> None:
-    """Remove the RUM indexes (the extension stays: other schemas of the database may use it)."""
-    for column in RANKED_COLUMNS:
-        connection.execute(text(f"DROP INDEX IF EXISTS {index_name(column)}"))
+        if schema is not None:
+            connection.execute(text(f"CREATE INDEX IF NOT EXISTS {rum_index_name(column)} ON search_documents "
+                                    f"USING rum ({column} {schema}.rum_tsvector_ops)"))
+            connection.execute(text(f"DROP INDEX IF EXISTS {gin_index_name(column)}"))
+        else:
+            connection.execute(text(f"CREATE INDEX IF NOT EXISTS {gin_index_name(column)} ON search_documents "
+                                    f"USING gin ({column})"))
+            connection.execute(text(f"DROP INDEX IF EXISTS {rum_index_name(column)}"))
+    return schema is not None
 
 
 def extension_schema(connection) -> str | None:
@@ -57,12 +66,13 @@ def extension_schema(connection) -> str | None:
 
 
 def ranking_schema(connection) -> str | None:
-    """The extension's schema when every ranked column of this search path's ``search_documents`` has its
-    RUM index (then the backend ranks through them), else None."""
+    """The extension's schema when every text column of this search path's ``search_documents`` has its RUM
+    index (then the backend ranks through them), else None."""
     schema = extension_schema(connection)
     if schema is None:
         return None
     present = connection.execute(text(
         "SELECT count(*) FROM pg_indexes WHERE tablename = 'search_documents' AND indexname = ANY(:names) "
-        "AND schemaname = current_schema()"), {"names": [index_name(column) for column in RANKED_COLUMNS]}).scalar()
+        "AND schemaname = current_schema()"), {"names": [rum_index_name(column) for column in RANKED_COLUMNS]}
+    ).scalar()
     return schema if present == len(RANKED_COLUMNS) else None

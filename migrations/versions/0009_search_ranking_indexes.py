@@ -1,7 +1,8 @@
 """search ranking indexes: where PostgreSQL's rum extension is installed (Debian's postgresql-15-rum), a
-RUM index beside the GIN index of each text vector of search_documents, so that a page of the best
-matches is read from the index instead of ranking every match (expert_platform/search/postgres_ranking.py).
-Nothing happens on SQLite, or where the extension is not installed (the search then ranks as before).
+RUM index instead of the GIN index of each text vector of search_documents, so that matches are found
+without reading their tsvectors and the candidates for a page of the best come in the index's order
+(expert_platform/search/postgres_ranking.py). Nothing happens on SQLite, or where the extension is not
+installed (the GIN indexes stay and the search ranks as before).
 
 Revision ID: 0009_search_ranking_indexes
 Revises: 0008_search_translations
@@ -44,6 +45,7 @@ def upgrade():
     for column in COLUMNS:
         connection.execute(text(f"CREATE INDEX IF NOT EXISTS ix_search_documents_{column}_rum ON search_documents "
                                 f"USING rum ({column} {schema}.rum_tsvector_ops)"))
+        connection.execute(text(f"DROP INDEX IF EXISTS ix_search_documents_{column}"))
 
 
 def downgrade():
@@ -51,4 +53,6 @@ def downgrade():
     if connection.dialect.name != "postgresql":
         return
     for column in COLUMNS:
+        connection.execute(text(f"CREATE INDEX IF NOT EXISTS ix_search_documents_{column} ON search_documents "
+                                f"USING gin ({column})"))
         connection.execute(text(f"DROP INDEX IF EXISTS ix_search_documents_{column}_rum"))
