@@ -7,6 +7,7 @@ from alembic import context
 from flask import current_app
 
 from expert_platform.database import UTCDateTime
+from expert_platform.search.postgres_ranking import MANAGED_INDEXES
 
 config = context.config
 if config.config_file_name is not None:
@@ -31,14 +32,10 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
-#: The indexes of the search's text vectors: RUM or GIN, chosen by what the database has
-#: (expert_platform/search/postgres_ranking.py); the models do not declare them, and autogenerate leaves them.
-SEARCH_TEXT_INDEXES = frozenset(f"ix_search_documents_{column}{suffix}" for column in ("english", "russian", "simple")
-                                for suffix in ("", "_rum"))
-
-
 def include_object(obj, name, type_, reflected, compare_to):
-    return not (type_ == "index" and reflected and name in SEARCH_TEXT_INDEXES)
+    """The indexes of the search's text vectors are RUM or GIN, chosen by what the database has
+    (``postgres_ranking``): the models do not declare them, and autogenerate leaves them."""
+    return not (type_ == "index" and reflected and name in MANAGED_INDEXES)
 
 
 def run_migrations_offline():

@@ -7,6 +7,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+#: "More like this" lists each backend keeps while its index is unchanged (a few hundred bytes each).
+RELATED_LISTS_KEPT = 4096
+
 
 class LRU:
     """``get(key, compute)``: the value kept for ``key``, else ``compute()`` kept. When the weights of the

@@ -11,14 +11,12 @@ from collections.abc import Callable, Hashable, Iterable
 from ..extensions import db
 from . import postgres, postgres_ranking
 from .backend import REMOVE, WRITE
-from .cache import LRU
+from .cache import LRU, RELATED_LISTS_KEPT
 from .documents import INDEXING_CHUNK, full_body
 from .highlighting import prefixes, shorten, snippet, terms_by_variant
 from .results import Filters, Page, Row, ShownText
 from .spelling import Lexicon
 
-#: "More like this" lists kept while the index is unchanged (a few hundred bytes each).
-RELATED_KEPT = 4096
 _UNKNOWN = object()
 
 
@@ -40,7 +38,7 @@ class PostgresBackend:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._related_version = None
-        self._related = LRU(RELATED_KEPT)
+        self._related = LRU(RELATED_LISTS_KEPT)
         self._ranking: str | None | object = _UNKNOWN
 
     # --- writing --------------------------------------------------------------------------------------
@@ -136,7 +134,7 @@ class PostgresBackend:
         with self._lock:
             if self._related_version != version:
                 self._related_version = version
-                self._related = LRU(RELATED_KEPT)
+                self._related = LRU(RELATED_LISTS_KEPT)
             lists = self._related
         ranking = self.ranking()
         return lists.get(key, lambda: postgres.related_ids(proposal_id, variant, text, count, ranking=ranking))

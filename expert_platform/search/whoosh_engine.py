@@ -17,7 +17,7 @@ from collections import Counter, OrderedDict
 from whoosh import query, scoring
 
 from . import whoosh_postings
-from .cache import LRU
+from .cache import LRU, RELATED_LISTS_KEPT
 from .highlighting import analysis, stemmed_variant
 from .whoosh_postings import index_folder
 
@@ -50,8 +50,6 @@ ENGINE_CACHE_ENTRIES = 1_500_000
 #: Index versions whose caches are kept (a rebuild or an update makes a new one; older searchers may
 #: still finish a request on the previous one).
 ENGINE_CACHE_VERSIONS = 3
-#: "More like this" lists kept per index version (a few hundred bytes each).
-RELATED_KEPT = 4096
 #: Up to this many matches, facets are counted document by document; above, with bit masks.
 FACET_COUNT_BY_DOCUMENT = 3000
 #: Postings (of terms) and documents (of phrases) read from segments and kept across index versions, at
@@ -167,7 +165,7 @@ class VersionCache:
         self.decided: list | None = None
         self.spelling: dict[int, list[str]] | None = None
         #: "More like this" lists, kept while the index version lasts.
-        self.related = LRU(RELATED_KEPT)
+        self.related = LRU(RELATED_LISTS_KEPT)
 
     def unit(self, key, compute) -> Matches:
         return self.units.get(key, compute)
