@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import partial
 
 import bleach
 import bleach.linkifier
@@ -52,16 +53,6 @@ _markdown.add_render_rule("image", _render_image_as_text)
 _markdown.add_render_rule("heading_open", _clamp_heading)
 _markdown.add_render_rule("heading_close", _clamp_heading)
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    css_sanitizer=CSSSanitizer(allowed_css_properties=()),
-)
-
-
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]+")
 
 
@@ -88,17 +79,29 @@ def _link_attributes(attrs, new=False):
     return attrs
 
 
-_linker = bleach.Linker(
-    callbacks=[_link_attributes],
-    skip_tags={"pre", "code"},
-    parse_email=False,
-    url_re=bleach.linkifier.build_url_re(protocols=ALLOWED_PROTOCOLS),
+# One pass: the cleaner's tokens go through the linkifier before they are written out (cleaning, then
+# parsing the result again to add links, cost twice as much for the same output). The links the linkifier
+# adds come after the allow-list, so ``_link_attributes`` checks their scheme itself.
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    css_sanitizer=CSSSanitizer(allowed_css_properties=()),
+    filters=[partial(
+        bleach.linkifier.LinkifyFilter,
+        callbacks=[_link_attributes],
+        skip_tags={"pre", "code"},
+        parse_email=False,
+        url_re=bleach.linkifier.build_url_re(protocols=ALLOWED_PROTOCOLS),
+    )],
 )
 
 
 def clean_html(html: str) -> str:
     """Reduce any HTML to the allow-list; every link gets ``rel`` and loses ``target``."""
-    return _linker.linkify(_cleaner.clean(html or ""))
+    return _cleaner.clean(html or "")
 
 
 def render_markdown(text: str) -> str:

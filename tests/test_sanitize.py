@@ -76,3 +76,15 @@ def test_only_absolute_http_https_and_mailto_links_keep_an_address(dirty, clean)
 
 def test_a_markdown_link_with_a_hidden_javascript_scheme_loses_its_address():
     assert render_markdown("[x](jav&Tab;ascript:alert(1))") == f"<p><a {REL}>x</a></p>\n"
+
+
+def test_markup_quoted_in_code_is_escaped_once():
+    # Cleaning then linkifying in a second parse escaped the escaped text again: readers saw "&lt;script&gt;".
+    assert render_markdown("`<script>alert(1)</script>`") == (
+        "<p><code>&lt;script&gt;alert(1)&lt;/script&gt;</code></p>\n")
+    assert render_markdown("    <b>x</b> & y") == "<pre><code>&lt;b&gt;x&lt;/b&gt; &amp; y\n</code></pre>\n"
+
+
+def test_a_bare_address_ends_where_its_characters_end():
+    assert render_markdown('see https://example.org/"onmouseover="alert(1)') == (
+        f'<p>see <a href="https://example.org/" {REL}>https://example.org/</a>&quot;onmouseover=&quot;alert(1)</p>\n')
