@@ -11,10 +11,10 @@ both backends (tests/search/test_conformance.py holds the totals equal). Each pu
 ``search_documents`` row (``models.SearchDocument``) with a vector per configuration column (english,
 russian, simple), its authors, think tanks and keywords in its text column (weight D) and in ``people``.
 Results are ranked with RUM's index order where the extension is there (``postgres_ranking``), else with
-``ts_rank_cd`` (title words weigh 1.0, the body 0.4), highlighted with ``ts_headline`` (the only place
-PostgreSQL's parser still reads text; matches in ``<mark>``, every other character escaped), and facets are
-grouped counts over ``search_facets``. Ranks differ from Whoosh's BM25F; which proposals match, totals and
-facets are the same.
+``ts_rank_cd`` (title words weigh 1.0, the body 0.4), highlighted in Python as the Whoosh backend highlights
+(``highlighting.snippet``: the same marks and fragments on both), and facets are counted from the values kept
+in each document's row. Ranks differ from Whoosh's BM25F; which proposals match, totals and facets are the
+same.
 
 Writes happen in the caller's session (the outbox's own, or a rebuild's): the index is part of the
 database, so an index update commits or rolls back with the rows that record it. A batch of documents is
@@ -24,7 +24,6 @@ three statements (``write``), whatever its size.
 from __future__ import annotations
 
 import functools
-import html
 import itertools
 import math
 import threading
@@ -37,7 +36,8 @@ from sqlalchemy import TextClause, text
 from ..extensions import db
 from .highlighting import TokenAnalysis, analysis
 from .query import analysed_tokens
-from .schema import CJK, analyzer_of, token_pattern, variant_of
+from .schema import analyzer_of, token_pattern, variant_of
+from .similar import chosen
 
 #: Each language variant's tsvector column; the column's name is its text search configuration's.
 COLUMN_OF_VARIANT = {"en": "english", "ru": "russian", "cjk": "simple", "any": "simple"}
@@ -51,14 +51,6 @@ RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 RANK_NORMALIZATION = 1
 #: A match among the authors, think tanks or keywords counts half a text match.
 PEOPLE_RANK = 0.5
-#: Never in a proposal's text (control characters): ts_headline marks matches with them, then the
-#: text is escaped and they become <mark> and </mark>.
-START, STOP = "\x02", "\x03"
-BODY_HEADLINE = (f"StartSel={START}, StopSel={STOP}, MaxFragments=2, MaxWords=30, MinWords=12, "
-                 "FragmentDelimiter=\" … \"")
-TITLE_HEADLINE = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
-#: A body up to this many characters is shown whole (the length of a snippet of the Whoosh backend).
-SHORT_TEXT = 240
 #: With the RUM indexes, the matches nearest in their order that are ranked for a page (at least).
 RANKED_CANDIDATES = 250
 #: Candidate words of a proposal considered for "more like this", and how many are asked for.
@@ -184,16 +176,20 @@ def _arrays(rows: list[dict], columns: dict[str, str]) -> dict[str, list]:
 
 
 #: Rows in proposal order: two batches sharing proposals lock their rows in the same order, so neither
-#: waits for the other while holding a row it needs.
+#: waits for the other while holding a row it needs. The index version moves with it (``index_version``).
 _UPSERT = text(f"""
 INSERT INTO search_documents ({", ".join(_DOCUMENT_COLUMNS)}, indexed_at)
 SELECT {", ".join(_WRITTEN_AS.get(name, name) for name in _DOCUMENT_COLUMNS)}, now()
-FROM {_unnested(_DOCUMENT_COLUMNS)}
+FROM {_unnested(_DOCUMENT_COLUMNS)}, (SELECT nextval('search_index_version')) AS version
 ORDER BY proposal_id
 ON CONFLICT (proposal_id) DO UPDATE SET
     {", ".join(f"{name} = EXCLUDED.{name}" for name in _DOCUMENT_COLUMNS if name != "proposal_id")},
     indexed_at = EXCLUDED.indexed_at
 """)
+
+
+#: A removal or a rebuild moves the index version on its own.
+_NEXT_VERSION = text("SELECT nextval('search_index_version')")
 
 
 def _replacing(table: str, columns: dict[str, str]) -> TextClause:
@@ -276,6 +272,7 @@ def remove(session, proposal_ids: list[int]) -> None:
     session.execute(text("DELETE FROM search_facets WHERE proposal_id = ANY(:ids)"), {"ids": proposal_ids})
     session.execute(text("DELETE FROM search_translations WHERE proposal_id = ANY(:ids)"), {"ids": proposal_ids})
     session.execute(text("DELETE FROM search_documents WHERE proposal_id = ANY(:ids)"), {"ids": proposal_ids})
+    session.execute(_NEXT_VERSION)
 
 
 def analyze(session) -> None:
@@ -289,6 +286,7 @@ def clear(session) -> None:
     session.execute(text("DELETE FROM search_facets"))
     session.execute(text("DELETE FROM search_translations"))
     session.execute(text("DELETE FROM search_documents"))
+    session.execute(_NEXT_VERSION)
 
 
 def doc_count(session=None) -> int:
@@ -334,13 +332,6 @@ def _quoted(word: str) -> str:
 #: A tsquery operand no vector holds (no term holds a space): what a leaf asks of a column whose analysis
 #: leaves none of its words (a phrase of stop words, in the English column).
 NOTHING = "' '"
-#: What PostgreSQL's parser would take for markup, an entity, a URL, a path, an e-mail address, a signed
-#: number or a hyphenated word, and what ts_headline is shown instead: control characters, which the
-#: parser takes for spaces, as the Whoosh backend's token pattern does these.
-HIDDEN_FROM_HEADLINES = "<>&~/+-@:"
-HEADLINE_STAND_INS = "\x01\x04\x05\x06\x07\x08\x0e\x0f\x10"
-
-
 def _terms(tokens: list[str], *, phrase: bool, weights: str = "") -> str:
     """Terms as one tsquery operand: one, a phrase (``<->``) or all of them (``&``), each of ``weights``."""
     operands = [_quoted(token) + (f":{weights}" if weights else "") for token in tokens]
@@ -390,7 +381,7 @@ def _leaf_query(plan, column: str) -> str:
 
 class _Compiled:
     """A plan compiled to SQL conditions on ``d`` (search_documents), with their parameters, and per
-    column the tsquery expressions of its positive leaves (for ranking and highlighting).
+    column the tsquery expressions of its positive leaves (for ranking).
 
     ``branches``: conditions matching disjoint sets of documents, whose union is the query's matches.
     Each leaf (a word, phrase or prefix) matches a proposal when any of its texts holds it, and AND,
@@ -401,9 +392,6 @@ class _Compiled:
         self.params: dict[str, object] = {}
         #: column -> SQL tsquery expressions of the leaves that must match (not excluded ones).
         self.ranked: dict[str, list[str]] = {column: [] for column in (*COLUMNS, "people")}
-        #: column -> expressions for marking the title, and the body (field leaves left out of the body).
-        self.title_marks: dict[str, list[str]] = {column: [] for column in COLUMNS}
-        self.body_marks: dict[str, list[str]] = {column: [] for column in COLUMNS}
         self.condition = "TRUE" if plan is None else self._condition(plan, positive=True)
         self.branches = [self.condition]
         #: column -> the whole query as one tsquery (a plan of text leaves only), ranking proposals of one text.
@@ -467,10 +455,6 @@ class _Compiled:
                 alternatives.append(f"d.{column} @@ {expression}")
                 if positive:
                     self.ranked[column].append(expression)
-                    marks = self._headline_tsquery(plan, column)
-                    self.title_marks[column].append(marks)
-                    if field == "text":
-                        self.body_marks[column].append(marks)
         if field != "title":
             expression = self._tsquery(plan, "people")
             alternatives.append(f"d.people @@ {expression}")
@@ -481,18 +465,6 @@ class _Compiled:
     def _tsquery(self, plan, column: str) -> str:
         """The tsquery of a leaf for ``column`` (``_leaf_query``)."""
         return f"CAST({self.param(_leaf_query(plan, column))} AS tsquery)"
-
-    def _headline_tsquery(self, plan, column: str) -> str:
-        """The tsquery ts_headline marks a text's words with: the leaf's words analysed by the column's
-        configuration, as ts_headline analyses the text's words (which it reads with PostgreSQL's parser)."""
-        if plan[0] == "prefix":
-            return f"to_tsquery('{column}', {self.param(_quoted(plan[2]) + ':*')})"
-        words, phrase = list(plan[2]), plan[3]
-        if column == "simple" and any(CJK.search(word) for word in words):
-            words = analysed_tokens(" ".join(words), "cjk")  # the pairs the proposal's text was cut into
-            phrase = True
-        typed = f'"{" ".join(words)}"' if phrase or len(words) > 1 else words[0]
-        return f"websearch_to_tsquery('{column}', {self.param(typed)})"
 
     def rank_expression(self) -> str:
         """The score of a match: its tsqueries' cover density in each vector, plus half its match
@@ -514,33 +486,6 @@ class _Compiled:
         if ranked["people"]:
             parts.append(f"{PEOPLE_RANK} * ts_rank_cd(d.people, {' || '.join(ranked['people'])})")
         return " + ".join(parts) if parts else "0"
-
-    def headline(self, source: str, marks: dict[str, list[str]], options: str, *, table: str = "page") -> str:
-        """ts_headline of ``source`` (title or body of ``table``, a page of documents or translations) in
-        the text's own configuration (by ``table.variant``); NULL when nothing of the query can match
-        there (the caller shows the plain text). ts_headline reads the text with control characters in
-        place of HIDDEN_FROM_HEADLINES (``translate``), which its parser takes for spaces: it shows the words
-        of markup-shaped text (``<script>``, ``&amp;``) and cuts URLs, e-mail addresses and hyphenated
-        words where the Whoosh backend does; the characters are put back in its result."""
-        hidden, stand_ins = self.param(HIDDEN_FROM_HEADLINES), self.param(HEADLINE_STAND_INS)
-        shown = f"translate({table}.{source}, {hidden}, {stand_ins})"
-        cases = []
-        for column in COLUMNS:
-            if marks[column]:
-                marked_here = (f"translate(ts_headline('{column}', {shown}, {' || '.join(marks[column])}, "
-                               + "{}), " + f"{stand_ins}, {hidden})")
-                if options == TITLE_HEADLINE:
-                    chosen = marked_here.format(self.param(TITLE_HEADLINE))
-                else:  # a short text is shown whole, a longer one as its two best fragments
-                    chosen = (f"CASE WHEN length({table}.{source}) <= {SHORT_TEXT} "
-                              f"THEN {marked_here.format(self.param(TITLE_HEADLINE))} "
-                              f"ELSE {marked_here.format(self.param(options))} END")
-                cases.append(f"WHEN '{column}' THEN {chosen}")
-        if not cases:
-            return "NULL"
-        column_of = f"CASE {table}.variant WHEN 'en' THEN 'english' WHEN 'ru' THEN 'russian' ELSE 'simple' END"
-        return f"CASE {column_of} {' '.join(cases)} END"
-
 
 #: The documents whose text is in a column (the other columns of a document are empty).
 VARIANTS_OF_COLUMN = {"english": "= 'en'", "russian": "= 'ru'", "simple": "IN ('cjk', 'any')"}
@@ -570,13 +515,12 @@ def _excludes(plan) -> bool:
 
 
 def _filter_conditions(filters, compiled: _Compiled, think_tank_ids: list[int] | None) -> list[str]:
+    """The filters as conditions on the facet values of the document's own row (``facets``, "name:value"):
+    read with the row the match found, where asking the facet table for each match cost a subquery each."""
     conditions = []
-    facet = ("EXISTS (SELECT 1 FROM search_facets f WHERE f.proposal_id = d.proposal_id "
-             "AND f.name = '{name}' AND f.value = {value})")
-    for value in filters.dimensions:
-        conditions.append(facet.format(name="dimension", value=compiled.param(value)))
-    for value in filters.member_states:
-        conditions.append(facet.format(name="member_state", value=compiled.param(value)))
+    for name, values in (("dimension", filters.dimensions), ("member_state", filters.member_states)):
+        for value in values:
+            conditions.append(f"d.facets @> CAST({compiled.param([f'{name}:{value}'])} AS text[])")
     if filters.language:
         conditions.append(f"d.language = {compiled.param(filters.language)}")
     if filters.year:
@@ -585,22 +529,19 @@ def _filter_conditions(filters, compiled: _Compiled, think_tank_ids: list[int] |
         if not think_tank_ids:
             conditions.append("FALSE")
         else:
-            ids = compiled.param([str(number) for number in think_tank_ids])
-            conditions.append("EXISTS (SELECT 1 FROM search_facets f WHERE f.proposal_id = d.proposal_id "
-                              f"AND f.name = 'think_tank' AND f.value = ANY({ids}))")
+            ids = compiled.param([f"think_tank:{number}" for number in think_tank_ids])
+            conditions.append(f"d.facets && CAST({ids} AS text[])")
     return conditions
 
 
 @dataclass
 class Text:
-    """One text of a hit (its original or a translation), with its ts_headline results."""
+    """One text of a hit (its original or a translation)."""
 
     language: str
     variant: str
     title: str
     body: str
-    title_marked: str | None = None
-    body_marked: str | None = None
 
 
 @dataclass
@@ -622,22 +563,34 @@ class Found:
         self.compiled = _Compiled(plan)
         filtered = self.filtered = _filter_conditions(filters, self.compiled, think_tank_ids)
         branches = self.compiled.branches
-        self.several_texts = None
+        #: Each branch's FROM items and condition: their matches are disjoint, their union the query's.
+        self.branches: list[tuple[str, str]] = []
         if len(branches) == 1:
-            #: What follows FROM: the documents (as ``d``) that match the query and the filters.
-            self.source = "search_documents d WHERE " + " AND ".join([branches[0], *filtered])
+            self.branches = [("search_documents d", " AND ".join([branches[0], *filtered]))]
         else:
             one_text, several_texts = branches
             # The filters go into each branch, where the planner can combine them with its indexes. The
             # proposals with translations are few: their ids come first (OFFSET 0 keeps the planner from
             # folding that in) and the leaf-by-leaf condition is asked of those rows only, not of every row
             # the GIN indexes find.
-            first = "SELECT * FROM search_documents d WHERE " + " AND ".join([one_text, *filtered])
-            second = ("SELECT d.* FROM (SELECT DISTINCT proposal_id FROM search_translations OFFSET 0) t "
-                      "JOIN search_documents d ON d.proposal_id = t.proposal_id WHERE "
-                      + " AND ".join([several_texts, *filtered]))
-            self.source = f"({first} UNION ALL {second}) d"
-            self.several_texts = second
+            self.branches = [("search_documents d", " AND ".join([one_text, *filtered])),
+                             ("(SELECT DISTINCT proposal_id FROM search_translations OFFSET 0) t "
+                              "JOIN search_documents d ON d.proposal_id = t.proposal_id",
+                              " AND ".join([several_texts, *filtered]))]
+        #: The proposals with translations that match (the second branch), or None.
+        self.several_texts = (f"SELECT d.* FROM {self.branches[1][0]} WHERE {self.branches[1][1]}"
+                              if len(self.branches) > 1 else None)
+        #: What follows FROM: the documents (as ``d``) that match the query and the filters.
+        self.source = self.source_of("*")
+
+    def source_of(self, columns: str) -> str:
+        """What follows FROM: the matching documents (as ``d``), with ``columns`` of them (a statement
+        that reads few of them does not carry the others through the union of the branches)."""
+        if len(self.branches) == 1:
+            items, condition = self.branches[0]
+            return f"{items} WHERE {condition}"
+        return "(" + " UNION ALL ".join(f"SELECT d.{columns} FROM {items} WHERE {condition}"
+                                        for items, condition in self.branches) + ") d"
 
     def _execute(self, sql: str, extra: dict | None = None):
         # PostgreSQL's planner prices reading a tsvector as if it were small; a proposal's is several
@@ -651,7 +604,7 @@ class Found:
             db.session.execute(text("SET LOCAL enable_seqscan = on"))
 
     def total(self) -> int:
-        return self._execute(f"SELECT count(*) FROM {self.source}").scalar_one()
+        return self._execute(f"SELECT count(*) FROM {self.source_of('proposal_id')}").scalar_one()
 
     def total_and_facets(self) -> tuple[int, dict[str, dict[str, int]]]:
         """How many proposals match, and per facet how many of them hold each value: one statement, the
@@ -661,11 +614,16 @@ class Found:
         total = 0
         # Each document's facet values are in its row ("name:value"): counting them reads the rows the
         # match found, not the facet table's index for each of them (120 ms against 40 at 15,000 matches).
+        # An empty value added to every row counts the matches in the same pass, and each branch counts its
+        # own rows (keeping the matches to count them apart, or counting the union of the branches, cost
+        # 55-70 ms against 35-40).
+        counted = " UNION ALL ".join(
+            f"SELECT f, count(*) AS n FROM {items}, unnest(array_append(d.facets, '')) f WHERE {condition} "
+            "GROUP BY f" for items, condition in self.branches)
         for facet, count in self._execute(
-                f"WITH matched AS MATERIALIZED (SELECT d.facets FROM {self.source}) "
-                "SELECT f, count(*) FROM matched, unnest(matched.facets) f GROUP BY f "
-                "UNION ALL SELECT NULL, count(*) FROM matched"):
-            if facet is None:
+                f"SELECT f, CAST(sum(n) AS bigint) FROM ({counted}) counted GROUP BY f" if len(self.branches) > 1
+                else counted):
+            if facet == "":
                 total = count
             else:
                 name, _separator, value = facet.partition(":")
@@ -731,48 +689,31 @@ class Found:
                                   {"limit": limit, "offset": 0}).scalars())
 
     def page(self, sort: str, offset: int, limit: int) -> list[Row]:
-        """One page of matches with their highlights (computed for that page only), each of its texts
-        highlighted (a second statement for the translations of the page's proposals that have some)."""
+        """One page of matches with their stored texts (a second statement for the translations of the
+        page's proposals that have some); the backend highlights them."""
         ranked, order = self._ranked(sort, offset + limit)
-        compiled = self.compiled
-        title = compiled.headline("title", compiled.title_marks, TITLE_HEADLINE)
-        body = compiled.headline("body", compiled.body_marks, BODY_HEADLINE)
         rows = self._execute(
             "SELECT page.proposal_id, r.score, page.variant, page.language, page.text_count, page.title, "
-            f"page.body, {title} AS title_marked, {body} AS body_marked FROM ({ranked}) r "
-            f"JOIN search_documents page ON page.proposal_id = r.proposal_id ORDER BY {order}",
-            {"limit": limit, "offset": offset}).all()
-        translated = self._translations([row.proposal_id for row in rows if row.text_count > 1])
+            f"page.body FROM ({ranked}) r JOIN search_documents page ON page.proposal_id = r.proposal_id "
+            f"ORDER BY {order}", {"limit": limit, "offset": offset}).all()
+        translated = _translations([row.proposal_id for row in rows if row.text_count > 1])
         return [Row(proposal_id=row.proposal_id, score=None if row.score is None else float(row.score),
-                    texts=[Text(language=row.language, variant=row.variant, title=row.title, body=row.body,
-                                title_marked=row.title_marked, body_marked=row.body_marked),
+                    texts=[Text(language=row.language, variant=row.variant, title=row.title, body=row.body),
                            *translated.get(row.proposal_id, [])])
                 for row in rows]
 
-    def _translations(self, proposal_ids: list[int]) -> dict[int, list[Text]]:
-        if not proposal_ids:
-            return {}
-        compiled = self.compiled
-        title = compiled.headline("title", compiled.title_marks, TITLE_HEADLINE, table="t")
-        body = compiled.headline("body", compiled.body_marks, BODY_HEADLINE, table="t")
-        found: dict[int, list[Text]] = {}
-        for row in db.session.execute(text(
-                f"SELECT t.proposal_id, t.language, t.variant, t.title, t.body, {title} AS title_marked, "
-                f"{body} AS body_marked FROM search_translations t WHERE t.proposal_id = ANY(:translated) "
-                "ORDER BY t.proposal_id, t.language"), {**compiled.params, "translated": proposal_ids}):
-            found.setdefault(row.proposal_id, []).append(Text(
-                language=row.language, variant=row.variant, title=row.title, body=row.body,
-                title_marked=row.title_marked, body_marked=row.body_marked))
-        return found
 
-
-def marked(headline: str | None) -> str | None:
-    """A ts_headline result as HTML: every character escaped, the matches in <mark>; None when nothing
-    in it matched."""
-    if not headline or START not in headline:
-        return None
-    escaped = html.escape(" ".join(headline.split()))
-    return escaped.replace(START, "<mark>").replace(STOP, "</mark>")
+def _translations(proposal_ids: list[int]) -> dict[int, list[Text]]:
+    if not proposal_ids:
+        return {}
+    found: dict[int, list[Text]] = {}
+    for row in db.session.execute(text(
+            "SELECT t.proposal_id, t.language, t.variant, t.title, t.body FROM search_translations t "
+            "WHERE t.proposal_id = ANY(:translated) ORDER BY t.proposal_id, t.language"),
+            {"translated": proposal_ids}):
+        found.setdefault(row.proposal_id, []).append(Text(language=row.language, variant=row.variant,
+                                                          title=row.title, body=row.body))
+    return found
 
 
 # --- "did you mean" and "more like this" --------------------------------------------------------------
@@ -782,9 +723,10 @@ _lexicons_lock = threading.Lock()
 
 
 def index_version() -> tuple:
-    """Changes whenever an entry is written or removed (a count and the latest write)."""
-    count, latest = db.session.execute(text("SELECT count(*), max(indexed_at) FROM search_documents")).one()
-    return id(db.engine), str(db.engine.url), count, str(latest)
+    """Changes whenever an entry is written or removed (``models.SEARCH_INDEX_VERSION``)."""
+    number, called = db.session.execute(text("SELECT last_value, is_called FROM search_index_version")).one()
+    return id(db.engine), str(db.engine.url), number if called else 0
+
 
 
 def spelling_lexicon() -> tuple[dict[int, list[str]], dict[str, int]]:
@@ -808,11 +750,12 @@ def spelling_lexicon() -> tuple[dict[int, list[str]], dict[str, int]]:
 def related_ids(proposal_id: int, variant: str, document_text: str, limit: int, *,
                 ranking: str | None = None) -> list[int]:
     """Public proposals whose text is most like ``document_text``: its RELATED_CANDIDATES most frequent
-    words, the RELATED_WORDS of them that weigh most (frequent here, rare in the archive), and the
-    proposals holding the most of those. With the RUM indexes (``ranking``: the extension's schema), the
-    words' frequencies in the archive are the planner's statistics and the proposals come in the index's
-    order of the words as one query: no count and no tsvector is read. Without them, every step reads the
-    GIN index only (counts and ids), each word counted by its weight."""
+    words, the RELATED_WORDS of them that weigh most (frequent here, rare in the archive), those
+    ``similar.chosen`` keeps, and the proposals holding the most of those. With the RUM indexes
+    (``ranking``: the extension's schema), the words' frequencies in the archive are the planner's
+    statistics and the proposals come in the index's order of the words as one query: no count and no
+    tsvector is read. Without them, every step reads the GIN index only (counts and ids), each word counted
+    by its weight."""
     if ranking is not None:
         return _related_in_index_order(proposal_id, variant, document_text, limit, ranking)
     column = COLUMN_OF_VARIANT[variant]
@@ -824,14 +767,15 @@ def related_ids(proposal_id: int, variant: str, document_text: str, limit: int, 
                        for name in terms)
     row = db.session.execute(text(f"SELECT (SELECT count(*) FROM search_documents), {counts}"), terms).one()
     documents = row[0] or 1
-    weighed = sorted(((count * math.log(1 + documents / max(frequency, 1)), name)
-                      for (count, _lexeme), frequency, name in zip(candidates, row[1:], terms, strict=True)),
-                     reverse=True)[:RELATED_WORDS]
+    holding = dict(zip(terms, row[1:], strict=True))
+    weighed = sorted(((count * math.log(1 + documents / max(holding[name], 1)), name)
+                      for (count, _lexeme), name in zip(candidates, terms, strict=True)), reverse=True)[:RELATED_WORDS]
+    words = chosen([(name, weight, holding[name]) for weight, name in weighed], documents)
     branches = " UNION ALL ".join(
         f"SELECT d.proposal_id, CAST(:weight_{name} AS float) AS weight FROM search_documents d "
-        f"WHERE d.{column} @@ CAST(:{name} AS tsquery)" for _weight, name in weighed)
-    parameters = {**{name: terms[name] for _weight, name in weighed},
-                  **{f"weight_{name}": weight for weight, name in weighed}, "own": proposal_id, "limit": limit}
+        f"WHERE d.{column} @@ CAST(:{name} AS tsquery)" for name, _weight in words)
+    parameters = {**{name: terms[name] for name, _weight in words},
+                  **{f"weight_{name}": weight for name, weight in words}, "own": proposal_id, "limit": limit}
     return list(db.session.execute(text(
         f"SELECT proposal_id FROM ({branches}) matched WHERE proposal_id <> :own GROUP BY proposal_id "
         "ORDER BY sum(weight) DESC, proposal_id LIMIT :limit"), parameters).scalars())
@@ -864,9 +808,11 @@ def _related_in_index_order(proposal_id: int, variant: str, document_text: str, 
         shares = dict(zip(elements, frequencies, strict=False))
         rarest = frequencies[-3] / 2  # the last three numbers: least and most common share, then null share
         documents = max(documents, 1.0)
-    weighed = sorted(((count * math.log(1 + 1 / max(shares.get(lexeme, rarest), 1 / documents)), lexeme)
-                      for count, lexeme in candidates), reverse=True)[:RELATED_WORDS]
-    similar = " | ".join(_quoted(lexeme) for _weight, lexeme in weighed)
+    share_of = {lexeme: max(shares.get(lexeme, rarest), 1 / documents) for _count, lexeme in candidates}
+    weighed = sorted(((count * math.log(1 + 1 / share_of[lexeme]), lexeme) for count, lexeme in candidates),
+                     reverse=True)[:RELATED_WORDS]
+    words = chosen([(lexeme, weight, round(share_of[lexeme] * documents)) for weight, lexeme in weighed], documents)
+    similar = " | ".join(_quoted(lexeme) for lexeme, _weight in words)
     distance = f"OPERATOR({ranking}.<=>)"
     return list(db.session.execute(text(
         f"SELECT d.proposal_id FROM search_documents d WHERE d.{column} @@ CAST(:similar AS tsquery) "

@@ -4,7 +4,6 @@ one index and an index update commits or rolls back with the change that caused 
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Callable, Hashable, Iterable
 
@@ -13,23 +12,22 @@ from . import postgres, postgres_ranking
 from .backend import REMOVE, WRITE
 from .cache import LRU, RELATED_LISTS_KEPT
 from .documents import INDEXING_CHUNK, full_body
-from .highlighting import prefixes, shorten, snippet, terms_by_variant
+from .highlighting import prefixes, snippet, stemmed_variant, terms_by_variant
+from .query import analysed_tokens
 from .results import Filters, Page, Row, ShownText
 from .spelling import Lexicon
 
 _UNKNOWN = object()
+#: A write of this many entries or more refreshes the search tables' statistics.
+ANALYZE_AFTER_WRITING = 5000
 
 
 def _shown_text(text: postgres.Text, terms: dict, asked_prefixes: list) -> ShownText:
-    """A text of a hit highlighted: by ts_headline, or for Chinese, Japanese and Korean here (PostgreSQL's
-    parser keeps a run of CJK characters as one word: its pairs are marked as the Whoosh backend does)."""
-    if text.variant == "cjk":
-        return ShownText(language=text.language,
-                         title=snippet(text.title, "title_cjk", "cjk", terms, asked_prefixes, whole=True),
-                         body=snippet(text.body, "body_cjk", "cjk", terms, asked_prefixes, whole=False))
+    """A text of a hit highlighted as the Whoosh backend highlights its stored texts (``highlighting``)."""
+    variant = text.variant
     return ShownText(language=text.language,
-                     title=postgres.marked(text.title_marked) or html.escape(text.title),
-                     body=postgres.marked(text.body_marked) or html.escape(shorten(text.body)))
+                     title=snippet(text.title, f"title_{variant}", variant, terms, asked_prefixes, whole=True),
+                     body=snippet(text.body, f"body_{variant}", variant, terms, asked_prefixes, whole=False))
 
 
 class PostgresBackend:
@@ -50,7 +48,17 @@ class PostgresBackend:
         return False  # the tables follow the migrations
 
     def write(self, changes: Iterable[tuple[str, object]], *, expected: int, session) -> int:
-        """The changes written in ``session``, INDEXING_CHUNK at a time; they commit with it."""
+        """The changes written in ``session``, INDEXING_CHUNK at a time; they commit with it. A write of
+        ANALYZE_AFTER_WRITING entries or more (an import, a sync) refreshes the planner's statistics of the
+        search tables now, as a rebuild does, rather than when autovacuum gets to them: more like this weighs
+        words by them, and without them the planner misjudged the facet filters badly (20 ms becoming 75)."""
+        count = self._write(changes, session)
+        if count >= ANALYZE_AFTER_WRITING:
+            postgres.analyze(session)
+        return count
+
+    @staticmethod
+    def _write(changes: Iterable[tuple[str, object]], session) -> int:
         written, removed, count = [], [], 0
 
         def flush() -> None:
@@ -71,15 +79,13 @@ class PostgresBackend:
         return count
 
     def rebuild(self, documents: Iterable[dict], *, expected: int, finish: Callable[[], None]) -> int:
-        """The index emptied and refilled in one transaction: searches read the old rows until it commits."""
+        """The index emptied and refilled in one transaction: searches read the old rows until it commits.
+        Every row is new: the statistics are refreshed whatever their number."""
         postgres.clear(db.session)
         postgres_ranking.install(db.session.connection())  # where the extension was installed since
         self._ranking = _UNKNOWN
-        count = self.write(((WRITE, document) for document in documents), expected=expected,
-                           session=db.session)
+        count = self._write(((WRITE, document) for document in documents), db.session)
         finish()
-        # Every row is new: the planner's statistics of the search tables are refreshed now rather than when
-        # autovacuum gets to them (without them it misjudged the facet filters badly, 20 ms becoming 75).
         postgres.analyze(db.session)
         db.session.commit()
         return count
@@ -112,6 +118,12 @@ class PostgresBackend:
         rows = found.page(sort, offset, limit) if total else []
         terms, asked_prefixes = ((terms_by_variant(parsed.query), prefixes(parsed.query)) if parsed.query
                                  else ({}, []))
+        for fieldname, prefix in asked_prefixes:
+            # As the query found it (``postgres._leaf_query``): a prefix also stands for its own stem.
+            variant = stemmed_variant(fieldname)
+            stems = analysed_tokens(prefix, variant) if variant is not None else []
+            if len(stems) == 1:
+                terms.setdefault(fieldname, set()).add(stems[0])
         return Page(total=total, facets=facets, rows=[
             Row(proposal_id=row.proposal_id, score=row.score,
                 texts=[_shown_text(text, terms, asked_prefixes) for text in row.texts])

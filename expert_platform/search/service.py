@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from flask import Flask, current_app
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session, defer, lazyload, selectinload
 
 from .. import permissions, sanitize
 from ..enums import ProposalState
@@ -297,5 +297,14 @@ def more_like_this(proposal: Proposal, viewer, *, limit: int = 5) -> list[Propos
     key = (proposal.id, hashlib.blake2b(text.encode(), digest_size=16).digest(), limit + 1)
     ids = active_backend().related(key, proposal_id=proposal.id, variant=variant_of(proposal.language), text=text,
                                    count=limit + 1)
-    loaded = {row.id: row for row in load(db.session, ids)}
+    loaded = {row.id: row for row in _load_related(ids)}
     return [loaded[number] for number in ids if _may_show(viewer, loaded.get(number))][:limit]
+
+
+def _load_related(proposal_ids: list[int]) -> list[Proposal]:
+    """The proposals of a related list, as the page lists them (title and reference): no relation and no
+    text is loaded with them (each is loaded if ever asked for)."""
+    if not proposal_ids:
+        return []
+    return list(db.session.scalars(select(Proposal).where(Proposal.id.in_(proposal_ids)).options(
+        lazyload("*"), defer(Proposal.body), defer(Proposal.body_html))))

@@ -13,6 +13,7 @@ from .backend import REMOVE
 from .highlighting import prefixes, snippet, stemmed_variant, terms_by_variant
 from .results import Filters, Page, Row, ShownText
 from .schema import variant_of
+from .similar import chosen
 from .spelling import Lexicon
 from .whoosh_engine import FACET_FIELDS, Engine, Matches, cache_of, forget_engine_caches
 
@@ -191,17 +192,20 @@ class WhooshBackend:
 
     def related(self, key, *, proposal_id: int, variant: str, text: str, count: int) -> list[int]:
         """Up to ``count`` public proposals most like ``text`` (not ``proposal_id`` itself): its twelve key
-        terms, weighed as Whoosh weighs them, run through our engine (the same ranks as Whoosh's own
-        search, a test holds them equal). Kept under ``key`` while the index version lasts."""
+        terms, weighed as Whoosh weighs them, those ``similar.chosen`` keeps run through our engine (the same
+        ranks as Whoosh's own search, a test holds them equal). Kept under ``key`` while the index version lasts."""
         searcher = index_store.searcher()
         return cache_of(searcher).related.get(key, lambda: _related(searcher, proposal_id, variant, text, count))
 
 
 def _related(searcher, proposal_id: int, variant: str, text: str, count: int) -> list[int]:
-    key_terms = searcher.key_terms_from_text(f"body_{variant}", text, numterms=12)
+    field = f"body_{variant}"
+    key_terms = searcher.key_terms_from_text(field, text, numterms=12)
     if not key_terms:
         return []
-    similar = query.Or([query.Term(f"body_{variant}", word, boost=weight) for word, weight in key_terms])
+    words = chosen([(word, weight, searcher.doc_frequency(field, word)) for word, weight in key_terms],
+                   searcher.doc_count())
+    similar = query.Or([query.Term(field, word, boost=weight) for word, weight in words])
     engine = Engine(searcher)
     ids = [int(searcher.stored_fields(docnum)["proposal_id"]) for _score, docnum in
            engine.best(engine.matches(similar), count + 1)]

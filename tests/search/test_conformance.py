@@ -284,3 +284,23 @@ def test_a_batch_of_500_entries_or_of_one_is_written_in_three_statements(backend
 
     assert len(statements) == 6
     assert tuple(written) == (500, 500, 1500, "LAST ONE")
+
+
+@pytest.mark.postgres_only
+def test_the_index_version_moves_with_every_write_removal_and_rebuild_and_not_with_a_search(backends):
+    with backends["postgres"].app_context():
+        proposal = db.session.scalar(db.select(Proposal).where(Proposal.reference == "CF-03"))
+        versions = [postgres.index_version()]
+        search.search("water", Filters(), None)
+        versions.append(postgres.index_version())
+        postgres.write(db.session, [(document_of(proposal), "")])
+        versions.append(postgres.index_version())
+        postgres.remove(db.session, [proposal.id])
+        versions.append(postgres.index_version())
+        db.session.rollback()
+        search.rebuild()
+        versions.append(postgres.index_version())
+
+    numbers = [version[-1] for version in versions]
+    assert numbers[1] == numbers[0]
+    assert numbers[0] < numbers[2] < numbers[3] < numbers[4]  # a rolled-back write still moves it
