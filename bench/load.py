@@ -357,21 +357,13 @@ class Browser:
         return status, headers, text
 
 
-def query_parameters(query) -> list[tuple[str, str]]:
-    """The URL parameters of one of search_bench's queries: the text and its facet filters."""
-    parameters = [("q", query.text)]
-    for name, value in query.filters.items():
-        parameters += [(name, item) for item in (value if isinstance(value, list) else [value])]
-    return parameters
-
-
 def count_pages(host: str, port: int, queries: list) -> list[tuple]:
     """Each query with the number of its pages of 20 (at most 3), asked once through the API (this also
     warms the server up: the first searches of a process open the index)."""
     browser = Browser(host, port)
     counted = []
     for query in queries:
-        _, _, text = browser.expect("GET", f"/api/v1/proposals?{urlencode(query_parameters(query))}", (200,))
+        _, _, text = browser.expect("GET", f"/api/v1/proposals?{urlencode(query.parameters())}", (200,))
         total = json.loads(text)["total"]
         counted.append((query, max(1, min(3, -(-total // 20)))))
     return counted
@@ -448,7 +440,7 @@ class Visitor(threading.Thread):
 
     def search(self) -> None:
         query, pages = self.random.choice(self.world.queries)
-        parameters = query_parameters(query)
+        parameters = query.parameters()
         # Most readers stay on the first page; some go on to the second or third, when it exists.
         page = min(pages, self.random.choice((1, 1, 1, 2, 3)))
         if page > 1:

@@ -432,6 +432,11 @@ class Query:
         extra = " ".join(f"{name}={value}" for name, value in self.filters.items())
         return f"{self.text} {extra}".strip()
 
+    def parameters(self) -> list[tuple[str, str]]:
+        """The URL parameters of ``/api/v1/proposals``: the text and each value of its facet filters."""
+        return [("q", self.text), *((name, one) for name, value in self.filters.items()
+                                    for one in (value if isinstance(value, list) else [value]))]
+
 
 def query_mix(corpus: Corpus) -> list[Query]:
     """Five kinds, a few queries each: what researchers type, from one rare word to the most common ones."""
@@ -724,11 +729,7 @@ class Platform:
         client = (app or self.app).test_client()
 
         def run(item: Query) -> int:
-            parameters = [("q", item.text)]
-            for name, value in item.filters.items():
-                for one in value if isinstance(value, list) else [value]:
-                    parameters.append((name, one))
-            response = client.get(f"/api/v1/proposals?{urlencode(parameters)}")
+            response = client.get(f"/api/v1/proposals?{urlencode(item.parameters())}")
             if response.status_code != 200:
                 raise SystemExit(f"The API answered {response.status_code} to {item.label()}: {response.data[:300]}")
             payload = response.get_json()
@@ -1034,10 +1035,8 @@ def server_figures(platform: Platform, backend: str, queries: list[Query], round
         searches, views, related_shown = [], [], 0
         for _round in range(rounds):
             for item in queries:
-                parameters = [("q", item.text), *((name, one) for name, value in item.filters.items()
-                                                  for one in (value if isinstance(value, list) else [value]))]
                 started = time.perf_counter()
-                status, _headers, _text = browser.request("GET", f"/api/v1/proposals?{urlencode(parameters)}")
+                status, _headers, _text = browser.request("GET", f"/api/v1/proposals?{urlencode(item.parameters())}")
                 searches.append((time.perf_counter() - started) * 1000)
                 if status != 200:
                     raise SystemExit(f"The server answered {status} to {item.label()}")
