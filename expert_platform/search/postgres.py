@@ -35,6 +35,7 @@ from sqlalchemy import TextClause, text
 
 from ..extensions import db
 from .highlighting import TokenAnalysis, analysis
+from .models import SEARCH_INDEX_VERSION
 from .query import analysed_tokens
 from .schema import analyzer_of, token_pattern, variant_of
 from .similar import chosen
@@ -180,7 +181,7 @@ def _arrays(rows: list[dict], columns: dict[str, str]) -> dict[str, list]:
 _UPSERT = text(f"""
 INSERT INTO search_documents ({", ".join(_DOCUMENT_COLUMNS)}, indexed_at)
 SELECT {", ".join(_WRITTEN_AS.get(name, name) for name in _DOCUMENT_COLUMNS)}, now()
-FROM {_unnested(_DOCUMENT_COLUMNS)}, (SELECT nextval('search_index_version')) AS version
+FROM {_unnested(_DOCUMENT_COLUMNS)}, (SELECT nextval('{SEARCH_INDEX_VERSION.name}')) AS version
 ORDER BY proposal_id
 ON CONFLICT (proposal_id) DO UPDATE SET
     {", ".join(f"{name} = EXCLUDED.{name}" for name in _DOCUMENT_COLUMNS if name != "proposal_id")},
@@ -189,7 +190,7 @@ ON CONFLICT (proposal_id) DO UPDATE SET
 
 
 #: A removal or a rebuild moves the index version on its own.
-_NEXT_VERSION = text("SELECT nextval('search_index_version')")
+_NEXT_VERSION = text(f"SELECT nextval('{SEARCH_INDEX_VERSION.name}')")
 
 
 def _replacing(table: str, columns: dict[str, str]) -> TextClause:
@@ -332,6 +333,15 @@ def _quoted(word: str) -> str:
 #: A tsquery operand no vector holds (no term holds a space): what a leaf asks of a column whose analysis
 #: leaves none of its words (a phrase of stop words, in the English column).
 NOTHING = "' '"
+
+
+def prefix_stem(letters: str, variant: str | None) -> str | None:
+    """The stem a stemmed language variant (en, ru) makes of a prefix's letters, when it makes one: a prefix
+    also stands for its own stem ("desalination*": "desalin"), in the query and in the highlights."""
+    stems = analysed_tokens(letters, variant) if variant in ("en", "ru") else []
+    return stems[0] if len(stems) == 1 else None
+
+
 def _terms(tokens: list[str], *, phrase: bool, weights: str = "") -> str:
     """Terms as one tsquery operand: one, a phrase (``<->``) or all of them (``&``), each of ``weights``."""
     operands = [_quoted(token) + (f":{weights}" if weights else "") for token in tokens]
@@ -363,9 +373,9 @@ def _leaf_query(plan, column: str) -> str:
         letters = plan[2]
         alternatives.append(f"{_quoted(letters)}:*{weights}")
         for variant in VARIANTS_IN_COLUMN[column]:
-            stems = analysed_tokens(letters, variant) if variant in ("en", "ru") else []
-            if len(stems) == 1 and stems[0] != letters:
-                alternatives.append(_terms(stems, phrase=False, weights=weights))
+            stem = prefix_stem(letters, variant)
+            if stem is not None and stem != letters:
+                alternatives.append(_terms([stem], phrase=False, weights=weights))
         return " | ".join(dict.fromkeys(alternatives))
     words, phrase = " ".join(plan[2]), plan[3]
     for variant in VARIANTS_IN_COLUMN[column]:
@@ -724,9 +734,8 @@ _lexicons_lock = threading.Lock()
 
 def index_version() -> tuple:
     """Changes whenever an entry is written or removed (``models.SEARCH_INDEX_VERSION``)."""
-    number, called = db.session.execute(text("SELECT last_value, is_called FROM search_index_version")).one()
+    number, called = db.session.execute(text(f"SELECT last_value, is_called FROM {SEARCH_INDEX_VERSION.name}")).one()
     return id(db.engine), str(db.engine.url), number if called else 0
-
 
 
 def spelling_lexicon() -> tuple[dict[int, list[str]], dict[str, int]]:

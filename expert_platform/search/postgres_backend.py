@@ -13,7 +13,6 @@ from .backend import REMOVE, WRITE
 from .cache import LRU, RELATED_LISTS_KEPT
 from .documents import INDEXING_CHUNK, full_body
 from .highlighting import prefixes, snippet, stemmed_variant, terms_by_variant
-from .query import analysed_tokens
 from .results import Filters, Page, Row, ShownText
 from .spelling import Lexicon
 
@@ -120,10 +119,9 @@ class PostgresBackend:
                                  else ({}, []))
         for fieldname, prefix in asked_prefixes:
             # As the query found it (``postgres._leaf_query``): a prefix also stands for its own stem.
-            variant = stemmed_variant(fieldname)
-            stems = analysed_tokens(prefix, variant) if variant is not None else []
-            if len(stems) == 1:
-                terms.setdefault(fieldname, set()).add(stems[0])
+            stem = postgres.prefix_stem(prefix, stemmed_variant(fieldname))
+            if stem is not None:
+                terms.setdefault(fieldname, set()).add(stem)
         return Page(total=total, facets=facets, rows=[
             Row(proposal_id=row.proposal_id, score=row.score,
                 texts=[_shown_text(text, terms, asked_prefixes) for text in row.texts])
