@@ -29,7 +29,7 @@ the first search after an index change and each server process's memory, against
    from a saved run (20,000 to 100,000 proposals).
 
 Nothing is written outside the temporary folder (``--keep`` keeps it); a PostgreSQL URL gets a fresh schema,
-dropped at the end.
+dropped at the end unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -588,7 +588,8 @@ class Platform:
             connection.execute(text(statement))
         engine.dispose()
 
-    def close(self) -> None:
+    def close(self, keep: bool = False) -> None:
+        """Let go of the database; its schema is dropped unless ``keep`` (then it is printed, to reuse)."""
         with self.app.app_context():
             from expert_platform.extensions import db
             from expert_platform.search import index_store
@@ -596,7 +597,9 @@ class Platform:
             index_store.forget_searchers()
             db.session.remove()
             db.engine.dispose()
-        if self.schema:
+        if self.schema and keep:
+            print(f"Kept the PostgreSQL schema {self.schema} (DROP SCHEMA \"{self.schema}\" CASCADE when done)")
+        elif self.schema:
             self._execute_on(self.database, f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
 
     def member_state_codes(self) -> list[str]:
@@ -1114,7 +1117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--translated", type=float, default=0.0, metavar="SHARE",
                         help="give this share (0-1) of the public proposals a translation into the other working "
                              "language before the queries run")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (and the PostgreSQL schema) and print where they are")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed API queries to FILE")
     parser.add_argument("--save", metavar="FILE", help="write the run's figures to FILE (JSON), for --grown-from")
     parser.add_argument("--grown-from", metavar="FILE",
@@ -1281,7 +1284,7 @@ def main(argv: list[str] | None = None) -> int:
         if postgres_backend is not None:
             postgres_backend.close()
         if platform is not None:
-            platform.close()
+            platform.close(keep=arguments.keep)
         if arguments.keep:
             print(f"Kept {folder}")
         else:
