@@ -22,7 +22,7 @@ from flask_login import current_user
 from ..database import utcnow
 from ..enums import Dimension
 from ..errors import render_error
-from ..proposals import facts
+from ..proposals.cards import Card, card_of
 from ..proposals.models import Proposal
 from ..search import service
 from . import serialize
@@ -95,12 +95,13 @@ def _download(text: str, content_type: str, filename: str) -> Response:
 
 
 def _citation(proposal: Proposal) -> dict:
-    """What both citation formats say, as plain one-line text."""
-    decided = facts.decided_at(proposal)
-    tanks = serialize.think_tank_names(proposal)
+    """What both citation formats say, as plain one-line text: what the archive's lists say of it."""
+    card = card_of(proposal)
+    decided = card.decided_at
+    tanks = card.think_tanks
     return {
-        "title": _one_line(proposal.title),
-        "authors": [_one_line(name) for name in facts.author_names(proposal)],
+        "title": _one_line(card.title),
+        "authors": [_one_line(name) for name in card.authors],
         "institution": _one_line("; ".join(tanks) if tanks else current_app.config["ORGANISATION_NAME"]),
         "decided": decided,
         "url": serialize.absolute_url(serialize.permalink_path(proposal)),
@@ -199,7 +200,7 @@ def _element(parent, tag: str, text: str | None = None, **attributes) -> ET.Elem
     return element
 
 
-def atom(proposals: list[Proposal], slugs: tuple[str, ...] = ()) -> str:
+def atom(proposals: list[Card], slugs: tuple[str, ...] = ()) -> str:
     """An Atom 1.0 document of ``proposals`` (already in order); ElementTree escapes every value."""
     config = current_app.config
     query = f"?{urlencode([('dimension', slug) for slug in slugs])}" if slugs else ""
@@ -207,7 +208,7 @@ def atom(proposals: list[Proposal], slugs: tuple[str, ...] = ()) -> str:
     if slugs:
         title = _("%(title)s (%(dimensions)s)", title=title,
                   dimensions=", ".join(Dimension(slug).label for slug in slugs))
-    newest = facts.decided_at(proposals[0]) if proposals else None
+    newest = proposals[0].decided_at if proposals else None
     root = ET.Element("feed", {"xmlns": ATOM_NAMESPACE})
     _element(root, "id", serialize.absolute_url(f"/archive/feed.atom{query}"))
     _element(root, "title", title, type="text")
@@ -222,12 +223,12 @@ def atom(proposals: list[Proposal], slugs: tuple[str, ...] = ()) -> str:
         entry = _element(root, "entry")
         _element(entry, "id", permalink)
         _element(entry, "title", proposal.title, type="text")
-        _element(entry, "updated", serialize.iso(facts.decided_at(proposal) or proposal.updated_at))
+        _element(entry, "updated", serialize.iso(proposal.decided_at or proposal.updated_at))
         _element(entry, "link", rel="alternate", type="text/html", href=permalink)
         if proposal.summary:
             _element(entry, "summary", proposal.summary, type="text")
-        for name in facts.author_names(proposal):
+        for name in proposal.authors:
             _element(_element(entry, "author"), "name", name)
-        for row in proposal.dimensions:
-            _element(entry, "category", term=row.dimension.value, label=row.dimension.label)
+        for dimension in proposal.dimensions:
+            _element(entry, "category", term=dimension.value, label=dimension.label)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

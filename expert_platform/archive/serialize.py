@@ -1,5 +1,6 @@
 """A public proposal as the archive's readers receive it: the item of the JSON API contract (issue 6
-point 6), also the row of the CSV export and the source of citations and feed entries.
+point 6), also the row of the CSV export and the source of citations and feed entries. Each reads the
+proposal's card (``proposals.cards``): the search's hits are cards, a proposal's own page makes its own.
 
 Only call these with proposals the viewer may see (``search.service`` hits, or a proposal checked by
 the view): nothing here checks permissions.
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 
-from ..proposals.facts import author_names, decided_at
+from ..proposals.cards import Card, card_of
 from ..proposals.models import Proposal
 
 #: The fields of an item, in the order of the contract; the CSV export's columns are all but highlights.
@@ -28,7 +29,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
-def permalink_path(proposal: Proposal) -> str:
+def permalink_path(proposal: Proposal | Card) -> str:
     return f"/proposals/{proposal.reference}"
 
 
@@ -37,21 +38,7 @@ def absolute_url(path: str) -> str:
     return current_app.config["BASE_URL"] + path
 
 
-def dimension_slugs(proposal: Proposal) -> list[str]:
-    return [row.dimension.value for row in proposal.dimensions]
-
-
-def member_state_codes(proposal: Proposal) -> list[str]:
-    """The ISO codes of the states it concerns, in code order (organisations without a code are left out,
-    as in the facets)."""
-    return sorted(row.member_state.code for row in proposal.member_states if row.member_state.code)
-
-
-def think_tank_names(proposal: Proposal) -> list[str]:
-    return sorted((row.think_tank.name for row in proposal.think_tanks), key=lambda name: (name.casefold(), name))
-
-
-def item(proposal: Proposal, highlights: dict[str, str]) -> dict:
+def item(proposal: Card, highlights: dict[str, str]) -> dict:
     """The API item: ``highlights`` are the search's snippets (matches in <mark>, the rest escaped)."""
     return {**_fields(proposal), "url": permalink_path(proposal),
             "highlights": {"title": highlights.get("title", ""), "body": highlights.get("body", "")}}
@@ -61,27 +48,27 @@ def detail(proposal: Proposal) -> dict:
     """One proposal of ``/api/v1/proposals/<reference>``: the item (with no search behind it, its highlights
     are the escaped title and the escaped summary) plus ``body_html``, the cleaned HTML of its text."""
     highlights = {"title": html.escape(proposal.title), "body": html.escape(proposal.summary or "")}
-    return {**item(proposal, highlights), "body_html": proposal.body_html}
+    return {**item(card_of(proposal), highlights), "body_html": proposal.body_html}
 
 
-def row(proposal: Proposal) -> dict:
+def row(proposal: Card) -> dict:
     """The CSV row: the item's fields without highlights, lists joined with "; ", the url absolute."""
     values = _fields(proposal)
     values["url"] = absolute_url(permalink_path(proposal))
     return {name: "; ".join(value) if isinstance(value, list) else (value or "") for name, value in values.items()}
 
 
-def _fields(proposal: Proposal) -> dict:
+def _fields(card: Card) -> dict:
     return {
-        "reference": proposal.reference,
-        "title": proposal.title,
-        "summary": proposal.summary or "",
-        "language": proposal.language,
-        "dimensions": dimension_slugs(proposal),
-        "member_states": member_state_codes(proposal),
-        "think_tanks": think_tank_names(proposal),
-        "authors": author_names(proposal),
-        "state": proposal.state.value,
-        "submitted_at": iso(proposal.first_submitted_at),
-        "decided_at": iso(decided_at(proposal)),
+        "reference": card.reference,
+        "title": card.title,
+        "summary": card.summary,
+        "language": card.language,
+        "dimensions": [dimension.value for dimension in card.dimensions],
+        "member_states": list(card.member_states),
+        "think_tanks": list(card.think_tanks),
+        "authors": list(card.authors),
+        "state": card.state.value,
+        "submitted_at": iso(card.first_submitted_at),
+        "decided_at": iso(card.decided_at),
     }

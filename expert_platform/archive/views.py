@@ -10,7 +10,6 @@ only reads: no commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
@@ -18,8 +17,7 @@ from flask_login import current_user
 
 from ..enums import Dimension
 from ..experts.languages import language_name
-from ..proposals import facts
-from ..proposals.models import Proposal
+from ..proposals.cards import Card
 from ..reference.services import all_states
 from ..search import service as search_service
 from ..web import Page
@@ -32,11 +30,9 @@ bp = Blueprint("archive", __name__)
 class ArchiveHit:
     """One hit as the page shows it; ``*_html`` are the service's highlights (escaped, matches in <mark>)."""
 
-    proposal: Proposal
+    proposal: Card
     title_html: str
     snippet_html: str
-    authors: list[str]
-    decided_at: datetime | None
     #: The language of the text the title and snippet come from (the original, or a translation that matched).
     language: str = ""
 
@@ -89,8 +85,6 @@ def _hit(hit: search_service.Hit) -> ArchiveHit:
         proposal=hit.proposal,
         title_html=hit.highlights["title"],
         snippet_html=hit.highlights["body"],
-        authors=facts.author_names(hit.proposal),
-        decided_at=facts.decided_at(hit.proposal),
         language=hit.language,
     )
 

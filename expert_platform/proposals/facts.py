@@ -20,9 +20,15 @@ def year_of(proposal: Proposal) -> int | None:
     return moment.year if moment else None
 
 
+def author_order(is_lead: bool, author_row_id: int) -> tuple[bool, int]:
+    """Where an accepted co-author comes among the authors readers are shown: the lead first, then the
+    others in the order they were invited."""
+    return not is_lead, author_row_id
+
+
 def author_names(proposal: Proposal) -> list[str]:
-    """The authors as readers know them: the accepted co-authors, lead first; the names of an import."""
+    """The authors as readers know them: the accepted co-authors (``author_order``); the names of an import."""
     if proposal.is_imported:
         return list(proposal.imported_author_names or [])
-    rows = sorted(proposal.coauthors, key=lambda row: (not row.is_lead, row.id))
+    rows = sorted(proposal.coauthors, key=lambda row: author_order(row.is_lead, row.id))
     return [row.user.display_name for row in rows]

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from ..extensions import db
-from ..proposals.models import Proposal
+from ..proposals.cards import Card
 from ..thinktanks.models import ThinkTank
 
 SORTS = ("relevance", "newest")
@@ -73,7 +73,8 @@ class Page:
 
 @dataclass
 class Hit:
-    proposal: Proposal
+    #: What a list shows of the proposal (``proposals.cards``).
+    proposal: Card
     score: float | None
     #: "title" and "body": snippets with matches in <mark>, everything else HTML-escaped, both of one text
     #: of the proposal (``shown``).

@@ -15,11 +15,12 @@ from collections.abc import Iterable, Iterator
 
 from flask import Flask, current_app
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, defer, lazyload, selectinload
+from sqlalchemy.orm import Session, defer, lazyload
 
 from .. import permissions, sanitize
 from ..enums import ProposalState
 from ..extensions import db
+from ..proposals.cards import Card, cards
 from ..proposals.models import Proposal
 from .backend import REMOVE, WRITE, Backend
 from .documents import (
@@ -216,25 +217,10 @@ def check() -> list[str]:
 # --- searching ------------------------------------------------------------------------------------
 
 
-def _may_show(viewer, proposal: Proposal | None) -> bool:
+def _may_show(viewer, proposal: Proposal | Card | None) -> bool:
     """A hit is shown only if it is (still) public and the viewer may see it: the index holds public
-    proposals only, and this re-check guards against a stale entry."""
+    proposals only, and this re-check guards against a stale entry (a card's state is the database's)."""
     return proposal is not None and is_public(proposal) and permissions.can_view_proposal(viewer, proposal)
-
-
-def _load_hits(proposal_ids: list[int]) -> list[Proposal]:
-    """The proposals of a page of hits, with what readers are shown of them (dimensions, member states,
-    think tanks, authors) and without what they are not (keywords and translations: the index holds the
-    texts a hit shows; loaded if ever asked for)."""
-    if not proposal_ids:
-        return []
-    return list(db.session.scalars(
-        select(Proposal).where(Proposal.id.in_(proposal_ids)).options(
-            selectinload(Proposal.think_tanks), selectinload(Proposal.member_states),
-            selectinload(Proposal.dimensions), selectinload(Proposal.authors), lazyload(Proposal.keywords),
-            lazyload(Proposal.translations),
-        )
-    ))
 
 
 def search(text: str | None, filters: Filters = NO_FILTERS, viewer=None, *, page: int = 1, per_page: int = 20,
@@ -248,7 +234,7 @@ def search(text: str | None, filters: Filters = NO_FILTERS, viewer=None, *, page
     tank_ids = think_tank_ids(filters)
     found = active_backend().find(parsed, filters, think_tank_ids=tank_ids, sort=sort,
                                   offset=(page - 1) * per_page, limit=per_page, with_facets=with_facets)
-    proposals = {proposal.id: proposal for proposal in _load_hits([row.proposal_id for row in found.rows])}
+    proposals = cards([row.proposal_id for row in found.rows])
     hits = []
     for row in found.rows:
         proposal = proposals.get(row.proposal_id)
@@ -277,13 +263,13 @@ def _suggestion(words: list[str], filters: Filters, tank_ids: list[int] | None) 
 
 def iter_hits(text: str | None, filters: Filters = NO_FILTERS, viewer=None, *, sort: str = "relevance",
               limit: int, chunk: int = INDEXING_CHUNK):
-    """The proposals the search finds, best (or newest) first, at most ``limit``, each re-checked like a
-    page of hits: ranked once (so rows neither repeat nor go missing if the index changes meanwhile),
-    loaded from the database ``chunk`` at a time. For exports."""
+    """The cards of the proposals the search finds, best (or newest) first, at most ``limit``, each
+    re-checked like a page of hits: ranked once (so rows neither repeat nor go missing if the index changes
+    meanwhile), read from the database ``chunk`` at a time. For exports."""
     ids = active_backend().ranked_ids(parse(text), filters, think_tank_ids=think_tank_ids(filters), sort=sort,
                                       limit=limit)
     for window in chunks(ids, chunk):
-        loaded = {proposal.id: proposal for proposal in _load_hits(window)}
+        loaded = cards(window)
         for number in window:
             if _may_show(viewer, loaded.get(number)):
                 yield loaded[number]

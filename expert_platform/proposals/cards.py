@@ -1,0 +1,115 @@
+"""A proposal as a list shows it: the archive's hits, the API's items, the CSV export's rows and the feed's
+entries. A ``Card`` holds what readers are shown of a proposal in a list (its reference, title, summary and
+dates, and the names of its dimensions, member states, think tanks and authors), never its text.
+
+``cards`` reads the cards of a page in two statements of plain rows, whatever the page's size: loading the
+same twenty proposals as ORM objects with their relations took five statements and 12-15 ms of a 30 ms
+search (most of it building objects nobody changes). ``card_of`` makes the card of a proposal already
+loaded (a proposal's own page, its citations), so every list and every page says the same of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, literal, select, type_coerce, union_all
+
+from ..accounts.models import User
+from ..enums import AuthorStatus, Dimension, ProposalState
+from ..extensions import db
+from ..reference.models import MemberState
+from ..thinktanks.models import ThinkTank
+from .facts import author_names, author_order, decided_at
+from .models import Proposal, ProposalAuthor, ProposalDimension, ProposalMemberState, ProposalThinkTank
+
+
+@dataclass(frozen=True)
+class Card:
+    id: int
+    reference: str
+    title: str
+    summary: str
+    language: str
+    state: ProposalState
+    first_submitted_at: datetime | None
+    #: ``facts.decided_at``: when the council decided, or the authors withdrew it.
+    decided_at: datetime | None
+    updated_at: datetime
+    #: In the order of their values.
+    dimensions: tuple[Dimension, ...]
+    #: The ISO codes of the states it concerns, in code order (organisations without a code are left out,
+    #: as in the facets).
+    member_states: tuple[str, ...]
+    #: Names, in alphabetical order whatever their case.
+    think_tanks: tuple[str, ...]
+    #: ``facts.author_names``: the accepted co-authors, lead first; the names of an import.
+    authors: tuple[str, ...]
+
+
+def _think_tank_order(name: str) -> tuple[str, str]:
+    return name.casefold(), name
+
+
+def card_of(proposal: Proposal) -> Card:
+    """The card of a loaded proposal (its relations are read)."""
+    return Card(
+        id=proposal.id, reference=proposal.reference or "", title=proposal.title, summary=proposal.summary or "",
+        language=proposal.language, state=proposal.state, first_submitted_at=proposal.first_submitted_at,
+        decided_at=decided_at(proposal), updated_at=proposal.updated_at,
+        dimensions=tuple(sorted((row.dimension for row in proposal.dimensions), key=lambda dimension: dimension.value)),
+        member_states=tuple(sorted(row.member_state.code for row in proposal.member_states if row.member_state.code)),
+        think_tanks=tuple(sorted((row.think_tank.name for row in proposal.think_tanks), key=_think_tank_order)),
+        authors=tuple(author_names(proposal)),
+    )
+
+
+#: The columns of a card read from the proposals table.
+_COLUMNS = (Proposal.id, Proposal.reference, Proposal.title, Proposal.summary, Proposal.language, Proposal.state,
+            Proposal.first_submitted_at, Proposal.endorsed_at, Proposal.closed_at, Proposal.withdrawn_at,
+            Proposal.updated_at, Proposal.is_imported, Proposal.imported_author_names)
+
+
+def _names_of(ids: list[int]):
+    """Every name a card lists of the proposals ``ids``, one statement: (proposal id, kind, name, lead,
+    order), kind "d" a dimension's value, "m" a member state's code, "t" a think tank's name, "a" an
+    accepted co-author's display name with whether they lead and the id of their row (``author_order``)."""
+    nothing = (literal(False), literal(0))
+    dimensions = select(ProposalDimension.proposal_id, literal("d"), type_coerce(ProposalDimension.dimension, String),
+                        *nothing).where(ProposalDimension.proposal_id.in_(ids))
+    states = select(ProposalMemberState.proposal_id, literal("m"), MemberState.code, *nothing).join(
+        MemberState, MemberState.id == ProposalMemberState.member_state_id).where(
+        ProposalMemberState.proposal_id.in_(ids), MemberState.code.is_not(None))
+    tanks = select(ProposalThinkTank.proposal_id, literal("t"), ThinkTank.name, *nothing).join(
+        ThinkTank, ThinkTank.id == ProposalThinkTank.think_tank_id).where(ProposalThinkTank.proposal_id.in_(ids))
+    authors = select(ProposalAuthor.proposal_id, literal("a"), User.display_name, ProposalAuthor.is_lead,
+                     ProposalAuthor.id).join(User, User.id == ProposalAuthor.user_id).where(
+        ProposalAuthor.proposal_id.in_(ids), ProposalAuthor.status == AuthorStatus.ACCEPTED)
+    return db.session.execute(union_all(dimensions, states, tanks, authors))
+
+
+def cards(proposal_ids: Iterable[int]) -> dict[int, Card]:
+    """The cards of the proposals ``proposal_ids`` that exist, by id (two statements; ``facts.decided_at``
+    reads a row of the proposals table as it reads a proposal)."""
+    ids = sorted(set(proposal_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(select(*_COLUMNS).where(Proposal.id.in_(ids))).all()
+    names: dict[int, dict[str, list]] = {row.id: {"d": [], "m": [], "t": [], "a": []} for row in rows}
+    for proposal_id, kind, name, lead, order in _names_of(ids):
+        if proposal_id in names:
+            names[proposal_id][kind].append((author_order(bool(lead), order), name) if kind == "a" else name)
+    found = {}
+    for row in rows:
+        listed = names[row.id]
+        found[row.id] = Card(
+            id=row.id, reference=row.reference or "", title=row.title, summary=row.summary or "",
+            language=row.language, state=row.state, first_submitted_at=row.first_submitted_at,
+            decided_at=decided_at(row), updated_at=row.updated_at,
+            dimensions=tuple(Dimension(value) for value in sorted(listed["d"])),
+            member_states=tuple(sorted(listed["m"])),
+            think_tanks=tuple(sorted(listed["t"], key=_think_tank_order)),
+            authors=(tuple(row.imported_author_names or ()) if row.is_imported
+                     else tuple(name for _order, name in sorted(listed["a"]))),
+        )
+    return found
