@@ -690,10 +690,11 @@ class Platform:
         for cached in (query._query_of, query.plan_of, query._syntax_tree):
             cached.cache_clear()
 
-    def change_index(self, number: int) -> None:
+    def change_index(self, number: int, app=None) -> None:
         """Change the index as an endorsement does: one public proposal changes (a keyword added, through the
         ORM), the commit writes its outbox row and the outbox applies it after the commit, so the index gets a
-        new version (a new segment, a deletion in an older one, small segments merged now and then)."""
+        new version (on Whoosh a new segment, a deletion in an older one, small segments merged now and then),
+        the index of ``app``'s backend (by default the platform's, Whoosh)."""
         from sqlalchemy import func, select
 
         from expert_platform.enums import ProposalState
@@ -701,7 +702,7 @@ class Platform:
         from expert_platform.proposals.models import Proposal, ProposalKeyword
         from expert_platform.search import service
 
-        with self.app.app_context():
+        with (app or self.app).app_context():
             public = select(Proposal.id).where(Proposal.state == ProposalState.ENDORSED)
             count = db.session.scalar(select(func.count()).select_from(public.subquery()))
             chosen = db.session.scalar(public.order_by(Proposal.id).offset(random.Random(number).randrange(count)))
@@ -975,6 +976,8 @@ def compare_backends(platform: Platform, backend: PostgresBackend, queries: list
     filled by the import's outbox (``import_file`` with its application)."""
     size = backend.size()
     postgres_times = run_mix(queries, runs, platform.api_runner(backend.app))
+    postgres_changed = run_after_changes(queries, max(runs // 10, 10), platform.api_runner(backend.app),
+                                         lambda number: platform.change_index(10_000 + number, backend.app)).all()
     related = {"Whoosh": related_timings(platform.app, runs, 7), "PostgreSQL": related_timings(backend.app, runs, 7)}
     print()
     print(f"PostgreSQL backend (SEARCH_BACKEND=postgres) on the same database: tables and indexes {fmt_bytes(size)}"
@@ -993,7 +996,12 @@ def compare_backends(platform: Platform, backend: PostgresBackend, queries: list
     print(f"More like this (a proposal page's related proposals, {len(related['Whoosh'])} proposals, each the first"
           " time): " + "; ".join(f"{name} p50 {fmt_ms(percentile(values, 0.5))}, p95 {fmt_ms(percentile(values, 0.95))}"
                                  for name, values in related.items()))
+    print(f"PostgreSQL, first search after an index change ({len(postgres_changed)} changes, as for Whoosh above: what"
+          f" each process keeps of a query's results is of one index version): p50"
+          f" {fmt_ms(percentile(postgres_changed, 0.5))}, p95 {fmt_ms(percentile(postgres_changed, 0.95))}")
     figures.update(latency_figures("PostgreSQL", postgres_times))
+    figures["PostgreSQL first search after a change p50"] = percentile(postgres_changed, 0.5)
+    figures["PostgreSQL first search after a change p95"] = percentile(postgres_changed, 0.95)
     for name, values in related.items():
         figures[f"{name} more like this p50"] = percentile(values, 0.5)
         figures[f"{name} more like this p95"] = percentile(values, 0.95)
@@ -1117,8 +1125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--translated", type=float, default=0.0, metavar="SHARE",
                         help="give this share (0-1) of the public proposals a translation into the other working "
                              "language before the queries run")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (and the PostgreSQL schema) and print where they are")
-    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed API queries to FILE")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary folder (and the PostgreSQL schema) and print where they are")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="write to FILE a cProfile of the API queries run again after they were timed")
     parser.add_argument("--save", metavar="FILE", help="write the run's figures to FILE (JSON), for --grown-from")
     parser.add_argument("--grown-from", metavar="FILE",
                         help="print how each figure grew from the run saved in FILE (e.g. 20,000 to 100,000)")
@@ -1188,14 +1198,15 @@ def main(argv: list[str] | None = None) -> int:
         if not through_api:
             print("NOTE: /api/v1/proposals is not there: measuring search.service.search instead of the API.")
         primary = platform.api_runner() if through_api else platform.service_runner()
-        profile = None
+        whoosh_times = run_mix(queries, arguments.queries, primary)
         if arguments.profile:
+            # The same requests again under the profiler, which slows Python (Whoosh) more than waiting for
+            # the database: the figures above are measured without it.
             import cProfile
 
             profile = cProfile.Profile()
             profile.enable()
-        whoosh_times = run_mix(queries, arguments.queries, primary)
-        if profile:
+            run_mix(queries, arguments.queries, primary, warmup_rounds=0)
             profile.disable()
             profile.dump_stats(arguments.profile)
         figures.update(latency_figures("Whoosh", whoosh_times))
