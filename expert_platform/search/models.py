@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Sequence, SmallInteger, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Index, SmallInteger, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,13 +73,22 @@ class SearchDocument(db.Model):
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-#: The PostgreSQL backend's index version: every write and removal takes its next value, so a process knows
-#: its lists of "more like this" and its spelling words are out of date by reading one number (a count of the
-#: documents took 10-17 ms at 20,000 proposals). A sequence is outside transactions: a write that rolls back
-#: still moves it (a list computed again for nothing), and the value moves before the write commits, so a
-#: list is computed again after the commit only if the cache key was read before the write began; lists are
-#: re-checked against the database anyway. On SQLite (no sequences) nothing is created.
-SEARCH_INDEX_VERSION = Sequence("search_index_version", metadata=db.metadata)
+class SearchIndexState(db.Model):
+    """The PostgreSQL backend's index version, one row: every write that changes the index moves it in its
+    own transaction (``postgres.next_version``), so a process knows what it keeps of a version (a query's
+    count, facets and first pages, "more like this" lists, spelling words) is out of date by reading one
+    number (a count of the documents took 10-17 ms at 20,000 proposals). Readers see the new number when
+    they see the rows written, at the commit: read before a search, it never labels newer results with an
+    older version's number (a sequence, which moves when a write begins, did). Its lock orders concurrent
+    index writers. The number is the larger of the last one plus one and the clock in microseconds, so a row
+    deleted and made again (tests empty every table) never repeats an earlier number. The table exists on
+    SQLite too (one schema for both), unused there."""
+
+    __tablename__ = "search_index_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class SearchTranslation(db.Model):

@@ -178,8 +178,9 @@ def pending_count() -> int:
 
 def rebuild(batch_size: int = 500) -> int:
     """Rebuild the index from the database's public proposals, read ``batch_size`` at a time; searches
-    keep reading the old index until the new one is in place. The outbox is emptied with it. Returns how
-    many proposals the index holds."""
+    keep reading the old index until the new one is in place (on PostgreSQL with RUM, a rebuild of
+    ``postgres_backend.BULK_BUILD_FROM`` proposals or more makes them wait for it instead: its indexes are
+    made after its rows). The outbox is emptied with it. Returns how many proposals the index holds."""
     documents = (document_of(proposal) for batch in public_batches(batch_size) for proposal in batch)
 
     def finish() -> None:

@@ -254,7 +254,7 @@ def test_a_rebuild_writes_the_vectors_the_outbox_wrote(backends):
 
 
 @pytest.mark.postgres_only
-def test_a_batch_of_500_entries_or_of_one_is_written_in_three_statements(backends):
+def test_a_batch_of_500_entries_or_of_one_is_written_in_four_statements(backends):
     with backends["postgres"].app_context():
         proposal = db.session.scalar(db.select(Proposal).where(Proposal.reference == "CF-03"))
         template = document_of(proposal)  # three facets: its dimension, language and year
@@ -282,7 +282,7 @@ def test_a_batch_of_500_entries_or_of_one_is_written_in_three_statements(backend
             "FROM search_documents WHERE proposal_id >= 100000")).one()
         db.session.rollback()
 
-    assert len(statements) == 6
+    assert len(statements) == 8  # each: the index version, the documents, the facets, the translations
     assert tuple(written) == (500, 500, 1500, "LAST ONE")
 
 
@@ -293,14 +293,19 @@ def test_the_index_version_moves_with_every_write_removal_and_rebuild_and_not_wi
         versions = [postgres.index_version()]
         search.search("water", Filters(), None)
         versions.append(postgres.index_version())
+        postgres.remove(db.session, [999_999])  # not in the index: nothing changes
+        versions.append(postgres.index_version())
         postgres.write(db.session, [(document_of(proposal), "")])
         versions.append(postgres.index_version())
         postgres.remove(db.session, [proposal.id])
         versions.append(postgres.index_version())
         db.session.rollback()
+        versions.append(postgres.index_version())
         search.rebuild()
         versions.append(postgres.index_version())
 
     numbers = [version[-1] for version in versions]
-    assert numbers[1] == numbers[0]
-    assert numbers[0] < numbers[2] < numbers[3] < numbers[4]  # a rolled-back write still moves it
+    assert numbers[0] == numbers[1] == numbers[2]
+    assert numbers[2] < numbers[3] < numbers[4]
+    assert numbers[5] == numbers[0]  # a rolled-back write leaves it where it was, as it leaves the rows
+    assert numbers[6] > numbers[4]  # and a number is never given twice (the clock: see SearchIndexState)
