@@ -9,6 +9,24 @@ from collections.abc import Callable, Hashable
 
 #: "More like this" lists each backend keeps while its index is unchanged (a few hundred bytes each).
 RELATED_LISTS_KEPT = 4096
+#: Each backend keeps, per query, its count, facets and first KEPT_RANKS matches while the index version
+#: lasts (the first five pages of twenty): a query asked again reads no match. At most RESULTS_KEPT numbers
+#: in all (``result_weight``: facet counts and matches, about 100 bytes each with their keys).
+KEPT_RANKS = 100
+RESULTS_KEPT = 400_000
+
+
+def result_key(parsed, filters, think_tank_ids: list[int] | None) -> tuple:
+    """What a query's kept results are kept under: its plan (as written out: plans hold lists), its filters
+    and the think tanks they name."""
+    return repr(parsed.plan), filters, None if think_tank_ids is None else tuple(think_tank_ids)
+
+
+def result_weight(kept: tuple[int, dict] | list) -> int:
+    """The numbers a kept result holds: a count with its facet values, or the ranked matches."""
+    if isinstance(kept, list):
+        return 1 + len(kept)
+    return 1 + sum(len(values) for values in kept[1].values())
 
 
 class LRU:

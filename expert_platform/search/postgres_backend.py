@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from ..extensions import db
 from . import postgres, postgres_ranking
 from .backend import REMOVE, WRITE
-from .cache import LRU, RELATED_LISTS_KEPT
+from .cache import KEPT_RANKS, LRU, RELATED_LISTS_KEPT, RESULTS_KEPT, result_key, result_weight
 from .documents import INDEXING_CHUNK, full_body
 from .highlighting import prefixes, snippet, stemmed_variant, terms_by_variant
 from .results import Filters, Page, Row, ShownText
@@ -20,22 +20,10 @@ from .spelling import Lexicon
 _UNKNOWN = object()
 #: A write of this many entries or more refreshes the search tables' statistics.
 ANALYZE_AFTER_WRITING = 5000
-#: Each process keeps, per query, its count, facets and first CACHED_RANKS matches while the index version
-#: lasts: the first five pages of twenty. At most RESULTS_KEPT numbers in all (facet counts and matches,
-#: about 100 bytes each with their keys).
-CACHED_RANKS = 100
-RESULTS_KEPT = 400_000
 #: A write of this many entries or more into a table that holds fewer rows builds the text vectors' indexes
 #: after its rows (``write``). That pays from a few hundred on (200 documents: 0.70 ms each against 2.24);
 #: the threshold keeps the outbox's everyday writes, a request's few proposals, away from DDL and its lock.
 BULK_BUILD_FROM = 1000
-
-
-def _weight(kept: tuple[int, dict] | list) -> int:
-    """The numbers a kept result holds: a count with its facet values, or the ranked matches."""
-    if isinstance(kept, list):
-        return 1 + len(kept)
-    return 1 + sum(len(values) for values in kept[1].values())
 
 
 def _shown_text(text: postgres.Text, terms: dict, asked_prefixes: list) -> ShownText:
@@ -53,7 +41,7 @@ class PostgresBackend:
         self._lock = threading.Lock()
         self._version = None
         self._related = LRU(RELATED_LISTS_KEPT)
-        self._results = LRU(RESULTS_KEPT, weigh=_weight)
+        self._results = LRU(RESULTS_KEPT, weigh=result_weight)
         self._ranking: str | None | object = _UNKNOWN
 
     # --- writing --------------------------------------------------------------------------------------
@@ -148,7 +136,7 @@ class PostgresBackend:
         with self._lock:
             if self._version != version:
                 self._version = version
-                self._results = LRU(RESULTS_KEPT, weigh=_weight)
+                self._results = LRU(RESULTS_KEPT, weigh=result_weight)
                 self._related = LRU(RELATED_LISTS_KEPT)
             return self._results, self._related
 
@@ -163,14 +151,14 @@ class PostgresBackend:
 
     def find(self, parsed, filters: Filters, *, think_tank_ids: list[int] | None, sort: str, offset: int,
              limit: int, with_facets: bool) -> Page:
-        """A page of matches. The count, the facets and the first CACHED_RANKS matches of a query are kept
+        """A page of matches. The count, the facets and the first KEPT_RANKS matches of a query are kept
         for the index version (``_kept``): a query asked again costs the version's number, the page's stored
         texts and their highlights. At 20,000 proposals counting a common word's 15,000 matches with their
         facets took 35 ms and ranking them 40; as in the Whoosh backend, which keeps each word's matches per
         version, what several servers share is the database, and each keeps its own."""
         results, _related = self._kept()
         found = postgres.Found(parsed.plan, filters, think_tank_ids, ranking=self.ranking())
-        query = (repr(parsed.plan), filters, None if think_tank_ids is None else tuple(think_tank_ids))
+        query = result_key(parsed, filters, think_tank_ids)
         counted = results.peek(("counted", query))
         if counted is None and with_facets:
             counted = results.get(("counted", query), found.total_and_facets)
@@ -181,7 +169,7 @@ class PostgresBackend:
             total, facets = results.get(("total", query), lambda: (found.total(), {}))[0], {}
         ranked = []
         # Within the matches RUM's order gives to rank (``postgres.RANKED_CANDIDATES``): no more is read.
-        window = min(CACHED_RANKS, postgres.RANKED_CANDIDATES)
+        window = min(KEPT_RANKS, postgres.RANKED_CANDIDATES)
         if total and offset + limit <= window:
             ranked = results.get(("ranked", query, sort), lambda: found.ranked(sort, 0, window))[offset:offset + limit]
         elif total:

@@ -10,6 +10,7 @@ from whoosh import query
 
 from . import index_store
 from .backend import REMOVE
+from .cache import KEPT_RANKS, result_key
 from .highlighting import prefixes, snippet, stemmed_variant, terms_by_variant
 from .results import Filters, Page, Row, ShownText
 from .schema import variant_of
@@ -37,12 +38,12 @@ def filter_query(filters: Filters, think_tank_ids: list[int] | None) -> query.Qu
 
 @dataclass
 class _Found:
-    """A query's matches on one searcher."""
+    """A query's matches on one searcher (None: a page of kept matches, shown without them)."""
 
     parsed: object
     searcher: object
     engine: Engine
-    matches: Matches
+    matches: Matches | None
 
     def ranked(self, sort: str, count: int) -> list[tuple]:
         """The ``count`` first (score or decided, document): newest first when asked or when nothing was typed."""
@@ -128,8 +129,8 @@ class WhooshBackend:
 
     # --- searching ------------------------------------------------------------------------------------
 
-    def _find(self, parsed, filters: Filters, think_tank_ids: list[int] | None) -> _Found:
-        searcher = index_store.searcher()
+    def _find(self, parsed, filters: Filters, think_tank_ids: list[int] | None, searcher=None) -> _Found:
+        searcher = searcher or index_store.searcher()
         engine = Engine(searcher)
         main = parsed.query
         if main is None:  # every proposal when nothing was typed; nothing for a plan that analyses to nothing
@@ -140,13 +141,40 @@ class WhooshBackend:
 
     def find(self, parsed, filters: Filters, *, think_tank_ids: list[int] | None, sort: str, offset: int,
              limit: int, with_facets: bool) -> Page:
-        found = self._find(parsed, filters, think_tank_ids)
-        facets = {}
-        if with_facets:
-            counts = found.engine.facet_counts(found.matches)
-            facets = {facet: counts[fieldname] for facet, fieldname in FACET_FIELDS}
-        window = found.ranked(sort, offset + limit)[offset:offset + limit]
-        return Page(total=len(found.matches.docs), facets=facets, rows=self._rows(found, window))
+        """A page of matches. Each query's count, facets and first KEPT_RANKS matches are kept for the index
+        version (``VersionCache.results``), beside the words' matches the engine keeps: a query asked again
+        costs its page's stored texts and their highlights (at 100,000 proposals, combining and ranking a
+        common word's 75,000 matches cost 100-250 ms each time)."""
+        searcher = index_store.searcher()
+        kept = cache_of(searcher).results
+        query = result_key(parsed, filters, think_tank_ids)
+        computed: list[_Found] = []
+
+        def found() -> _Found:
+            if not computed:
+                computed.append(self._find(parsed, filters, think_tank_ids, searcher))
+            return computed[0]
+
+        def counted() -> tuple[int, dict]:
+            counts = found().engine.facet_counts(found().matches)
+            return len(found().matches.docs), {facet: counts[fieldname] for facet, fieldname in FACET_FIELDS}
+
+        count = kept.peek(("counted", query))
+        if count is None and with_facets:
+            count = kept.get(("counted", query), counted)
+        if count is not None:
+            total, facets = count[0], ({name: dict(values) for name, values in count[1].items()}
+                                       if with_facets else {})
+        else:
+            total, facets = kept.get(("total", query), lambda: (len(found().matches.docs), {}))[0], {}
+        if not total:
+            return Page(total=0, facets=facets, rows=[])
+        if offset + limit <= KEPT_RANKS:
+            window = kept.get(("ranked", query, sort), lambda: found().ranked(sort, KEPT_RANKS))[offset:offset + limit]
+        else:
+            window = found().ranked(sort, offset + limit)[offset:offset + limit]
+        shown = computed[0] if computed else _Found(parsed, searcher, Engine(searcher), None)
+        return Page(total=total, facets=facets, rows=self._rows(shown, window))
 
     def _rows(self, found: _Found, window: list[tuple]) -> list[Row]:
         if not window:

@@ -17,7 +17,7 @@ from collections import Counter, OrderedDict
 from whoosh import query, scoring
 
 from . import whoosh_postings
-from .cache import LRU, RELATED_LISTS_KEPT
+from .cache import LRU, RELATED_LISTS_KEPT, RESULTS_KEPT, result_weight
 from .highlighting import analysis, stemmed_variant
 from .whoosh_postings import index_folder
 
@@ -166,6 +166,9 @@ class VersionCache:
         self.spelling: dict[int, list[str]] | None = None
         #: "More like this" lists, kept while the index version lasts.
         self.related = LRU(RELATED_LISTS_KEPT)
+        #: Each query's count and facets, and its first matches (score or key, document number): the backend's
+        #: (``WhooshBackend.find``).
+        self.results = LRU(RESULTS_KEPT, weigh=result_weight)
 
     def unit(self, key, compute) -> Matches:
         return self.units.get(key, compute)
