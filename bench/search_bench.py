@@ -897,7 +897,7 @@ class PostgresBackend:
 
         with self.app.app_context():
             size = db.session.scalar(text("SELECT pg_total_relation_size('search_documents')"
-                                          " + pg_total_relation_size('search_facets')"))
+                                          " + pg_total_relation_size('search_translations')"))
             db.session.remove()
         return size
 

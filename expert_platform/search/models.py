@@ -68,7 +68,8 @@ class SearchDocument(db.Model):
     simple = mapped_column(_VECTOR, nullable=False)
     people = mapped_column(_VECTOR, nullable=False)
     words = mapped_column(_VECTOR, nullable=False)
-    #: Its facet values as "name:value" (those of ``search_facets``), counted from the rows a query matched.
+    #: Its facet values as "name:value" (dimension, member_state, think_tank as an id, language, year): counted
+    #: from the rows a query matched, and what the filters ask of a row.
     facets = mapped_column(_TEXTS, nullable=False, server_default="{}")
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -103,14 +104,3 @@ class SearchTranslation(db.Model):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
 
-
-class SearchFacet(db.Model):
-    """One facet value of a document (dimension, member_state, think_tank as an id, language, year):
-    facet counts are grouped counts over this table, filters are EXISTS on it."""
-
-    __tablename__ = "search_facets"
-    __table_args__ = (Index("ix_search_facets_name_value", "name", "value"),)
-
-    proposal_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    name: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -161,7 +161,6 @@ _DOCUMENT_COLUMNS = {
 }
 #: What a column's array parameter becomes in the row (the facets, "name:value" lines, an array).
 _WRITTEN_AS = {"facets": "string_to_array(facets, chr(10))"}
-_FACET_COLUMNS = {"proposal_id": "integer", "name": "text", "value": "text"}
 _TRANSLATION_COLUMNS = {"proposal_id": "integer", "language": "text", "variant": "text", "title": "text",
                         "body": "text"}
 
@@ -212,7 +211,6 @@ def _replacing(table: str, columns: dict[str, str]) -> TextClause:
                 "WHERE (SELECT count(*) FROM replaced) >= 0")
 
 
-_REPLACE_FACETS = _replacing("search_facets", _FACET_COLUMNS)
 _REPLACE_TRANSLATIONS = _replacing("search_translations", _TRANSLATION_COLUMNS)
 _FACET_OF_FIELD = {"facet_dimension": "dimension", "facet_member_state": "member_state",
                    "facet_think_tank": "think_tank", "facet_language": "language", "facet_year": "year"}
@@ -262,9 +260,9 @@ def _facets_of(document: dict) -> list[dict]:
 
 def write(session, documents: list[tuple[dict, str]]) -> None:
     """Insert or replace the entries of ``documents`` ((document, full body text) pairs; of a proposal given
-    twice, the last), in four statements whatever their number: the index version moved (``next_version``:
-    a concurrent write waits for this one's commit, so two workers never mix their facet rows), the document
-    rows, then the facet rows and the translation rows, each table's replaced in one statement."""
+    twice, the last), in three statements whatever their number: the index version moved (``next_version``:
+    a concurrent write waits for this one's commit, so two workers never mix their rows), the document rows
+    (their facet values among them), then the translation rows, replaced in one statement."""
     if not documents:
         return
     latest = {int(document["proposal_id"]): (document, body) for document, body in documents}
@@ -272,8 +270,6 @@ def write(session, documents: list[tuple[dict, str]]) -> None:
     batch = [latest[number] for number in ids]
     next_version(session)
     session.execute(_UPSERT, _arrays([_row_of(document, body) for document, body in batch], _DOCUMENT_COLUMNS))
-    facets = [row for document, _body in batch for row in _facets_of(document)]
-    session.execute(_REPLACE_FACETS, {"ids": ids, **_arrays(facets, _FACET_COLUMNS)})
     translations = [row for document, _body in batch for row in _translations_of(document)]
     session.execute(_REPLACE_TRANSLATIONS, {"ids": ids, **_arrays(translations, _TRANSLATION_COLUMNS)})
 
@@ -289,21 +285,19 @@ def remove(session, proposal_ids: list[int]) -> None:
     if not held:
         return
     next_version(session)
-    session.execute(text("DELETE FROM search_facets WHERE proposal_id = ANY(:ids)"), {"ids": held})
     session.execute(text("DELETE FROM search_translations WHERE proposal_id = ANY(:ids)"), {"ids": held})
     session.execute(text("DELETE FROM search_documents WHERE proposal_id = ANY(:ids)"), {"ids": held})
 
 
 def analyze(session) -> None:
     """Refresh the planner's statistics of the search tables (after a rebuild rewrote them)."""
-    session.execute(text("ANALYZE search_documents, search_facets, search_translations"))
+    session.execute(text("ANALYZE search_documents, search_translations"))
 
 
 def clear(session) -> None:
     """Empty the index (a rebuild, in the transaction that refills it: readers see the old rows until
     it commits, or wait for it when a bulk write dropped the indexes)."""
     next_version(session)
-    session.execute(text("DELETE FROM search_facets"))
     session.execute(text("DELETE FROM search_translations"))
     session.execute(text("DELETE FROM search_documents"))
 
@@ -323,21 +317,20 @@ def doc_count_up_to(session, limit: int) -> int:
 
 def stored_entries(session=None) -> dict[str, dict]:
     """Every entry's stored fields under the Whoosh backend's names (for ``service.check``); facet
-    values in the order the facets table returns them, which ``check`` compares as sets."""
+    values from the row's ``facets`` ("name:value"), in its order, which ``check`` compares as sets."""
     session = session or db.session
-    facets: dict[int, dict[str, list[str]]] = {}
-    for proposal_id, name, value in session.execute(
-            text("SELECT proposal_id, name, value FROM search_facets ORDER BY proposal_id, name, value")):
-        facets.setdefault(proposal_id, {}).setdefault(name, []).append(value)
     translations: dict[int, list[list[str]]] = {}
     for proposal_id, language, title, body in session.execute(
             text("SELECT proposal_id, language, title, body FROM search_translations ORDER BY proposal_id, language")):
         translations.setdefault(proposal_id, []).append([language, title, body])
     entries = {}
     for row in session.execute(text(
-            "SELECT proposal_id, reference, title, body, authors, think_tanks, keywords, language, year, decided "
-            "FROM search_documents")).mappings():
-        own = facets.get(row["proposal_id"], {})
+            "SELECT proposal_id, reference, title, body, authors, think_tanks, keywords, language, year, decided, "
+            "facets FROM search_documents")).mappings():
+        own: dict[str, list[str]] = {}
+        for facet in row["facets"]:
+            name, _separator, value = facet.partition(":")
+            own.setdefault(name, []).append(value)
         entries[str(row["proposal_id"])] = {
             "proposal_id": str(row["proposal_id"]), "reference": row["reference"], "stored_title": row["title"],
             "stored_body": row["body"], "author": row["authors"], "thinktank": row["think_tanks"],
