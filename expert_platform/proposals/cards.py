@@ -48,21 +48,26 @@ class Card:
     authors: tuple[str, ...]
 
 
-def _think_tank_order(name: str) -> tuple[str, str]:
-    return name.casefold(), name
+def _card(source, *, dimensions: Iterable[Dimension], member_states: Iterable[str], think_tanks: Iterable[str],
+          authors: Iterable[str]) -> Card:
+    """The card of ``source`` (a proposal, or a row of the proposals table: ``facts.decided_at`` reads either)
+    with the names of its relations, put in the order a card lists them."""
+    return Card(
+        id=source.id, reference=source.reference or "", title=source.title, summary=source.summary or "",
+        language=source.language, state=source.state, first_submitted_at=source.first_submitted_at,
+        decided_at=decided_at(source), updated_at=source.updated_at,
+        dimensions=tuple(sorted(dimensions, key=lambda dimension: dimension.value)),
+        member_states=tuple(sorted(member_states)),
+        think_tanks=tuple(sorted(think_tanks, key=lambda name: (name.casefold(), name))),
+        authors=tuple(authors),
+    )
 
 
 def card_of(proposal: Proposal) -> Card:
     """The card of a loaded proposal (its relations are read)."""
-    return Card(
-        id=proposal.id, reference=proposal.reference or "", title=proposal.title, summary=proposal.summary or "",
-        language=proposal.language, state=proposal.state, first_submitted_at=proposal.first_submitted_at,
-        decided_at=decided_at(proposal), updated_at=proposal.updated_at,
-        dimensions=tuple(sorted((row.dimension for row in proposal.dimensions), key=lambda dimension: dimension.value)),
-        member_states=tuple(sorted(row.member_state.code for row in proposal.member_states if row.member_state.code)),
-        think_tanks=tuple(sorted((row.think_tank.name for row in proposal.think_tanks), key=_think_tank_order)),
-        authors=tuple(author_names(proposal)),
-    )
+    return _card(proposal, dimensions=(row.dimension for row in proposal.dimensions),
+                 member_states=(row.member_state.code for row in proposal.member_states if row.member_state.code),
+                 think_tanks=(row.think_tank.name for row in proposal.think_tanks), authors=author_names(proposal))
 
 
 #: The columns of a card read from the proposals table.
@@ -90,8 +95,7 @@ def _names_of(ids: list[int]):
 
 
 def cards(proposal_ids: Iterable[int]) -> dict[int, Card]:
-    """The cards of the proposals ``proposal_ids`` that exist, by id (two statements; ``facts.decided_at``
-    reads a row of the proposals table as it reads a proposal)."""
+    """The cards of the proposals ``proposal_ids`` that exist, by id (two statements)."""
     ids = sorted(set(proposal_ids))
     if not ids:
         return {}
@@ -103,14 +107,8 @@ def cards(proposal_ids: Iterable[int]) -> dict[int, Card]:
     found = {}
     for row in rows:
         listed = names[row.id]
-        found[row.id] = Card(
-            id=row.id, reference=row.reference or "", title=row.title, summary=row.summary or "",
-            language=row.language, state=row.state, first_submitted_at=row.first_submitted_at,
-            decided_at=decided_at(row), updated_at=row.updated_at,
-            dimensions=tuple(Dimension(value) for value in sorted(listed["d"])),
-            member_states=tuple(sorted(listed["m"])),
-            think_tanks=tuple(sorted(listed["t"], key=_think_tank_order)),
-            authors=(tuple(row.imported_author_names or ()) if row.is_imported
-                     else tuple(name for _order, name in sorted(listed["a"]))),
-        )
+        authors = ((row.imported_author_names or ()) if row.is_imported
+                   else (name for _order, name in sorted(listed["a"])))
+        found[row.id] = _card(row, dimensions=map(Dimension, listed["d"]), member_states=listed["m"],
+                              think_tanks=listed["t"], authors=authors)
     return found
