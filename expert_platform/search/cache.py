@@ -79,3 +79,25 @@ class LRU:
         with self.lock:
             self.values.clear()
             self.weight = 0
+
+
+def kept_count(kept: LRU, query: tuple, *, with_facets: bool, counted: Callable[[], tuple[int, dict]],
+               total: Callable[[], int]) -> tuple[int, dict]:
+    """A query's count and, when ``with_facets``, its facets (copies: what is kept stays as it was), from
+    ``kept`` or computed once there: ``counted()`` (the count with the facets) when they are asked, else
+    ``total()``, unless they were counted before."""
+    count = kept.peek(("counted", query))
+    if count is None and with_facets:
+        count = kept.get(("counted", query), counted)
+    if count is None:
+        return kept.get(("total", query), lambda: (total(), {}))[0], {}
+    return count[0], ({name: dict(values) for name, values in count[1].items()} if with_facets else {})
+
+
+def kept_window(kept: LRU, query: tuple, sort: str, offset: int, limit: int, *, window: int,
+                ranked: Callable[[int, int], list]) -> list:
+    """A query's matches ``offset`` to ``offset + limit`` in ``sort`` order: a slice of its first ``window``,
+    kept in ``kept``, when the page is within them; else ``ranked(offset, limit)``, not kept."""
+    if offset + limit <= window:
+        return kept.get(("ranked", query, sort), lambda: ranked(0, window))[offset:offset + limit]
+    return ranked(offset, limit)

@@ -4,6 +4,7 @@ one index and an index update commits or rolls back with the change that caused 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from contextlib import nullcontext
@@ -11,7 +12,7 @@ from contextlib import nullcontext
 from ..extensions import db
 from . import postgres, postgres_ranking
 from .backend import REMOVE, WRITE
-from .cache import KEPT_RANKS, LRU, RELATED_LISTS_KEPT, RESULTS_KEPT, result_key, result_weight
+from .cache import KEPT_RANKS, LRU, RELATED_LISTS_KEPT, RESULTS_KEPT, kept_count, kept_window, result_key, result_weight
 from .documents import INDEXING_CHUNK, full_body
 from .highlighting import prefixes, snippet, stemmed_variant, terms_by_variant
 from .results import Filters, Page, Row, ShownText
@@ -157,23 +158,15 @@ class PostgresBackend:
         facets took 35 ms and ranking them 40; as in the Whoosh backend, which keeps each word's matches per
         version, what several servers share is the database, and each keeps its own."""
         results, _related = self._kept()
-        found = postgres.Found(parsed.plan, filters, think_tank_ids, ranking=self.ranking())
         query = result_key(parsed, filters, think_tank_ids)
-        counted = results.peek(("counted", query))
-        if counted is None and with_facets:
-            counted = results.get(("counted", query), found.total_and_facets)
-        if counted is not None:
-            total, facets = counted[0], ({name: dict(values) for name, values in counted[1].items()}
-                                         if with_facets else {})
-        else:
-            total, facets = results.get(("total", query), lambda: (found.total(), {}))[0], {}
-        ranked = []
-        # Within the matches RUM's order gives to rank (``postgres.RANKED_CANDIDATES``): no more is read.
-        window = min(KEPT_RANKS, postgres.RANKED_CANDIDATES)
-        if total and offset + limit <= window:
-            ranked = results.get(("ranked", query, sort), lambda: found.ranked(sort, 0, window))[offset:offset + limit]
-        elif total:
-            ranked = found.ranked(sort, offset, limit)
+        # Compiled only when something is not kept.
+        found = functools.cache(lambda: postgres.Found(parsed.plan, filters, think_tank_ids, ranking=self.ranking()))
+        total, facets = kept_count(results, query, with_facets=with_facets,
+                                   counted=lambda: found().total_and_facets(), total=lambda: found().total())
+        # The kept window stays within the matches RUM's order gives to rank (``postgres.RANKED_CANDIDATES``):
+        # no more is read.
+        ranked = kept_window(results, query, sort, offset, limit, window=min(KEPT_RANKS, postgres.RANKED_CANDIDATES),
+                             ranked=lambda start, count: found().ranked(sort, start, count)) if total else []
         stored = postgres.texts([proposal_id for proposal_id, _score in ranked])
         terms, asked_prefixes = ((terms_by_variant(parsed.query), prefixes(parsed.query)) if parsed.query
                                  else ({}, []))

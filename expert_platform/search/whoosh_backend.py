@@ -10,7 +10,7 @@ from whoosh import query
 
 from . import index_store
 from .backend import REMOVE
-from .cache import KEPT_RANKS, result_key
+from .cache import KEPT_RANKS, kept_count, kept_window, result_key
 from .highlighting import prefixes, snippet, stemmed_variant, terms_by_variant
 from .results import Filters, Page, Row, ShownText
 from .schema import variant_of
@@ -159,20 +159,12 @@ class WhooshBackend:
             counts = found().engine.facet_counts(found().matches)
             return len(found().matches.docs), {facet: counts[fieldname] for facet, fieldname in FACET_FIELDS}
 
-        count = kept.peek(("counted", query))
-        if count is None and with_facets:
-            count = kept.get(("counted", query), counted)
-        if count is not None:
-            total, facets = count[0], ({name: dict(values) for name, values in count[1].items()}
-                                       if with_facets else {})
-        else:
-            total, facets = kept.get(("total", query), lambda: (len(found().matches.docs), {}))[0], {}
+        total, facets = kept_count(kept, query, with_facets=with_facets, counted=counted,
+                                   total=lambda: len(found().matches.docs))
         if not total:
             return Page(total=0, facets=facets, rows=[])
-        if offset + limit <= KEPT_RANKS:
-            window = kept.get(("ranked", query, sort), lambda: found().ranked(sort, KEPT_RANKS))[offset:offset + limit]
-        else:
-            window = found().ranked(sort, offset + limit)[offset:offset + limit]
+        window = kept_window(kept, query, sort, offset, limit, window=KEPT_RANKS,
+                             ranked=lambda start, count: found().ranked(sort, start + count)[start:])
         shown = computed[0] if computed else _Found(parsed, searcher, Engine(searcher), None)
         return Page(total=total, facets=facets, rows=self._rows(shown, window))
 
