@@ -241,7 +241,7 @@ def _row_of(document: dict, full_body: str) -> dict:
         "people": index_vector([(document["author"], None, "A"), (document["thinktank"], None, "B"),
                                 (document["keyword"], None, "C")]),
         "words": _words_vector(document["words"]),
-        "facets": "\n".join(f"{row['name']}:{row['value']}" for row in _facets_of(document)),
+        "facets": "\n".join(_facet_values(document)),
     }
 
 
@@ -250,12 +250,10 @@ def _translations_of(document: dict) -> list[dict]:
              "title": title, "body": body} for language, title, body in document["stored_translations"]]
 
 
-def _facets_of(document: dict) -> list[dict]:
-    rows = []
-    for field, name in _FACET_OF_FIELD.items():
-        for value in dict.fromkeys(value for value in document[field].split(",") if value):
-            rows.append({"proposal_id": int(document["proposal_id"]), "name": name, "value": value})
-    return rows
+def _facet_values(document: dict) -> list[str]:
+    """The document's facet values as its row holds them, "name:value", each once."""
+    return [f"{name}:{value}" for field, name in _FACET_OF_FIELD.items()
+            for value in dict.fromkeys(value for value in document[field].split(",") if value)]
 
 
 def write(session, documents: list[tuple[dict, str]]) -> None:
