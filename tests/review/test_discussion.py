@@ -272,7 +272,7 @@ def test_markdown_is_cleaned_and_a_script_never_appears_raw(app, proposal, counc
 
     stored = db.session.scalar(select(Comment))
     assert stored.body_html == (
-        '<p>Look &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; '
+        '<p>Look &lt;script&gt;alert("x")&lt;/script&gt; '
         '[here](javascript:alert(1)) <strong>now</strong></p>\n'
     )
     for person in (council["IN"], author):
