@@ -256,19 +256,35 @@ def _facet_values(document: dict) -> list[str]:
             for value in dict.fromkeys(value for value in document[field].split(",") if value)]
 
 
+#: What a document becomes in the tables: its search_documents row and its search_translations rows.
+Rows = tuple[dict, list[dict]]
+
+
+def rows_of(documents: list[tuple[dict, str]]) -> list[Rows]:
+    """The rows of ``documents`` ((document, full body text) pairs), in their order: the analysis of every
+    text, the costly part of a write, and nothing that needs the database (a bulk write has worker processes
+    make them, ``PostgresBackend.write``)."""
+    return [(_row_of(document, body), _translations_of(document)) for document, body in documents]
+
+
 def write(session, documents: list[tuple[dict, str]]) -> None:
     """Insert or replace the entries of ``documents`` ((document, full body text) pairs; of a proposal given
-    twice, the last), in three statements whatever their number: the index version moved (``next_version``:
-    a concurrent write waits for this one's commit, so two workers never mix their rows), the document rows
-    (their facet values among them), then the translation rows, replaced in one statement."""
-    if not documents:
+    twice, the last): ``write_rows`` of their ``rows_of``."""
+    write_rows(session, rows_of(documents))
+
+
+def write_rows(session, rows: list[Rows]) -> None:
+    """Insert or replace the entries of ``rows`` (``rows_of``; of a proposal given twice, the last), in three
+    statements whatever their number: the index version moved (``next_version``: a concurrent write waits for
+    this one's commit, so two workers never mix their rows), the document rows (their facet values among
+    them), then the translation rows, replaced in one statement."""
+    if not rows:
         return
-    latest = {int(document["proposal_id"]): (document, body) for document, body in documents}
+    latest = {row["proposal_id"]: (row, translations) for row, translations in rows}
     ids = sorted(latest)
-    batch = [latest[number] for number in ids]
     next_version(session)
-    session.execute(_UPSERT, _arrays([_row_of(document, body) for document, body in batch], _DOCUMENT_COLUMNS))
-    translations = [row for document, _body in batch for row in _translations_of(document)]
+    session.execute(_UPSERT, _arrays([latest[number][0] for number in ids], _DOCUMENT_COLUMNS))
+    translations = [row for number in ids for row in latest[number][1]]
     session.execute(_REPLACE_TRANSLATIONS, {"ids": ids, **_arrays(translations, _TRANSLATION_COLUMNS)})
 
 
