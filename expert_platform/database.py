@@ -56,12 +56,34 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if transaction_may_write() else "BEGIN")
 
 
+#: Sets the session's compression of long values to LZ4 where the server was built with it (Debian's is).
+_LZ4_WHERE_AVAILABLE = (
+    "SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings "
+    "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
+
+
+def configure_postgresql(engine: Engine) -> None:
+    """On a PostgreSQL engine (no-op for other backends), each connection compresses the long values it writes
+    (a proposal's text and HTML, its revisions, the search rows) with LZ4 instead of the default pglz: writing
+    5,000 generated proposals' texts took the server 0.23 s against 0.65 (docs/performance.md), for a fifth
+    more space. Values already stored stay as they are; both are read alike."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(_LZ4_WHERE_AVAILABLE)
+        dbapi_connection.commit()
+
+
 def init_database(app: Flask) -> None:
     """Configure the app's engine(s) once the SQLAlchemy extension is bound."""
     from .extensions import db
 
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        configure_postgresql(db.engine)
 
 
 def utcnow() -> datetime:
