@@ -22,14 +22,19 @@ RELATED_POSTINGS_SHARE = 0.1
 RELATED_MIN_POSTINGS = 2000
 
 
+def budget(documents: int) -> float:
+    """The postings the chosen words may hold together in an archive of ``documents`` proposals."""
+    return max(RELATED_MIN_POSTINGS, RELATED_POSTINGS_SHARE * documents)
+
+
 def chosen(weighed: Sequence[tuple[str, float, int]], documents: int) -> list[tuple[str, float]]:
     """``weighed``: (word, weight, proposals holding it), heaviest first. The words to search for with their
     weights: in weight order, each one whose proposals still fit in the budget; when none fits, the word
     held by the fewest proposals (a text with only common words still gets its nearest proposals)."""
-    budget = max(RELATED_MIN_POSTINGS, RELATED_POSTINGS_SHARE * documents)
+    allowed = budget(documents)
     kept, used = [], 0
     for word, weight, holding in weighed:
-        if used + holding <= budget:
+        if used + holding <= allowed:
             kept.append((word, weight))
             used += holding
     if not kept and weighed:

@@ -10,7 +10,7 @@ from sqlalchemy import event, text
 
 from expert_platform.extensions import db
 from expert_platform.proposals.models import Proposal
-from expert_platform.search import postgres, postgres_ranking
+from expert_platform.search import postgres, postgres_ranking, similar
 from expert_platform.search import service as search
 from expert_platform.search.service import Filters
 from tests.search_corpus import publish
@@ -136,3 +136,37 @@ def test_more_like_this_in_index_order_lists_similar_public_proposals(archive):
     assert len(related) == 5
     assert "RK-2020-5" not in related
     assert all(reference.startswith("RK-2020-") for reference in related)
+
+
+@pytest.fixture
+def common_words(app, states, monkeypatch):
+    """Proposals whose every word is held by more proposals than "more like this" may read (a budget of one
+    posting), and at most two candidates among the newest holders of the rarest word."""
+    monkeypatch.setattr(similar, "RELATED_MIN_POSTINGS", 1)
+    monkeypatch.setattr(similar, "RELATED_POSTINGS_SHARE", 0.0)
+    monkeypatch.setattr(postgres, "RELATED_NEWEST_CANDIDATES", 2)
+    texts = {"CW-1": ("glacier melt flood", "2020"), "CW-2": ("glacier melt flood", "2019"),
+             "CW-3": ("glacier", "2024"), "CW-4": ("glacier melt", "2023"), "CW-5": ("glacier melt flood", "2022"),
+             "CW-6": ("melt flood", "2021"), "CW-7": ("glacier melt", "2018")}
+    for reference, (words, year) in texts.items():
+        publish(reference=reference, title=words, body=words, decided=f"{year}-01-01")
+    db.session.commit()
+    postgres.analyze(db.session)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("rum", [True, False], ids=["rum", "gin"])
+def test_a_text_of_common_words_is_related_to_the_newest_holders_of_its_rarest_word_that_share_most(
+        common_words, rum):
+    if not rum:
+        assert use_rum(False) is False
+    proposal = db.session.scalar(db.select(Proposal).where(Proposal.reference == "CW-1"))
+    try:
+        related = [row.reference for row in search.more_like_this(proposal, None)]
+    finally:
+        if not rum:
+            assert use_rum(True) is True
+
+    # "flood" is held by four proposals, the fewest: of the two decided last besides CW-1 (CW-5, 2022 and
+    # CW-6, 2021), the one holding all three words first. CW-2 holds them all too, but is older.
+    assert related == ["CW-5", "CW-6"]
