@@ -454,7 +454,7 @@ def import_records(records: Sequence[Record], *, progress: Callable[[int], objec
                 outcomes.append(workflow.ImportedOutcome(proposal=proposal, state=record.state, reference=reference,
                                                          submitted_at=record.submitted_at,
                                                          decided_at=record.decided_at))
-            workflow.record_imports(outcomes)
+            workflow.record_imports(outcomes, keep_in_session=False)
             _release({outcome.proposal.id for outcome in outcomes}, kept)
             if progress is not None:
                 for _record in batch:

@@ -88,6 +88,10 @@ def _on_transition(proposal: Proposal, *, event, actor) -> None:
     enqueue(db.session(), {proposal.id})
 
 
+def _on_import(proposal_ids: list[int]) -> None:
+    enqueue(db.session(), set(proposal_ids))
+
+
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a SAVEPOINT was released (SQLAlchemy reports it as a commit): the transaction goes on
@@ -115,3 +119,4 @@ def listen() -> None:
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
     workflow.transitioned.connect(_on_transition)
+    workflow.imported.connect(_on_import)

@@ -18,7 +18,13 @@ from expert_platform.database import utcnow
 from expert_platform.enums import Participation, ProposalState, Role, ThinkTankStatus
 from expert_platform.errors import InvalidTransition
 from expert_platform.proposals import workflow
-from expert_platform.proposals.models import Proposal, ProposalEvent, ProposalRevision, ReferenceCounter
+from expert_platform.proposals.models import (
+    Proposal,
+    ProposalEvent,
+    ProposalKeyword,
+    ProposalRevision,
+    ReferenceCounter,
+)
 from expert_platform.search import service as search
 from expert_platform.search.models import SearchOutboxEntry
 from expert_platform.thinktanks.models import ThinkTank
@@ -767,6 +773,34 @@ def test_a_large_import_renders_in_worker_processes_with_the_same_result(app, st
     assert translation.body_html == ("<h2>Проблема</h2>\n<p>В прибрежных городах заканчивается <strong>пресная "
                                      "вода</strong>.&lt;script&gt;x()&lt;/script&gt;</p>\n")
     assert found("desalination") == ["TTF-2019-001", "TTF-2019-006"]
+
+
+def test_an_import_writes_new_proposals_outside_the_session_with_their_rows_and_outbox_entries(app, states, db):
+    records = records_of(*FIRST_FILE)
+    importer.import_records(records)
+
+    assert not [row for row in db.session.identity_map.values() if isinstance(row, Proposal)]
+    assert db.session.scalar(select(func.count(SearchOutboxEntry.id))) == 6
+    db.session.commit()
+    first, russian = by_reference(db, "TTF-2019-001"), by_reference(db, "TTF-2019-006")
+    assert [row.dimension.value for row in first.dimensions] == ["environmental"]
+    assert sorted(row.member_state.code for row in first.member_states) == ["KZ", "RU"]
+    assert [row.keyword for row in first.keywords] == ["desalination plants", "water"]
+    assert [(row.think_tank.name, row.think_tank.member_state.code) for row in first.think_tanks] == [
+        ("Caspian Water Institute", "KZ")]
+    assert first.imported_author_names == ["Aigerim Sadykova", "John Smith"]
+    assert (first.created_at, first.updated_at) != (None, None) and first.created_by_id is None
+    assert [(row.language, row.title) for row in russian.translations] == [
+        ("ru", "Опреснительные установки на общих побережьях")]
+    assert search.pending_count() == 0
+    assert found("desalination") == ["TTF-2019-001", "TTF-2019-006"]
+
+
+def test_objects_written_outside_the_session_must_have_the_same_attributes_set(app, states, db):
+    made = [ProposalKeyword(proposal_id=1, keyword="water"), ProposalKeyword(keyword="coast")]
+
+    with pytest.raises(ValueError, match="ProposalKeyword objects with different attributes set"):
+        workflow._insert_objects(made)
 
 
 def test_record_imports_refuses_a_batch_with_a_platform_proposal_before_changing_any(app, states, db,
