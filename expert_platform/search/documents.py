@@ -78,8 +78,6 @@ def document_of(proposal: Proposal) -> dict:
         "stored_body": body[:STORED_BODY_CHARACTERS],
         "stored_translations": [[language, title, text[:STORED_BODY_CHARACTERS]]
                                 for language, title, text in translations],
-        "words": spelling_words("\n".join([proposal.title, body, *(f"{title}\n{text}"
-                                                                   for _language, title, text in translations)])),
         f"title_{variant}": proposal.title,
         f"body_{variant}": body,
     }
@@ -87,6 +85,15 @@ def document_of(proposal: Proposal) -> dict:
         document[f"title_{variant_of(language)}"] = title
         document[f"body_{variant_of(language)}"] = text
     return document
+
+
+def words_of(document: dict) -> str:
+    """What the "words" field ("did you mean") is given of a document: every word of its texts, whole
+    (``spelling_words``). Each backend makes it as it writes the document, which does not hold it: it follows
+    from the texts, and the PostgreSQL backend makes it in its worker processes for a large write."""
+    translated = [f"{title}\n{document[f'body_{variant_of(language)}']}"
+                  for language, title, _stored in document["stored_translations"]]
+    return spelling_words("\n".join([document["stored_title"], full_body(document), *translated]))
 
 
 def full_body(document: dict) -> str:

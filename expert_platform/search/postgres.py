@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 
 from ..extensions import db
+from .documents import words_of
 from .highlighting import TokenAnalysis, analysis
 from .models import SearchIndexState
 from .query import analysed_tokens
@@ -242,7 +243,7 @@ def _row_of(document: dict, full_body: str) -> dict:
         **{column: index_vector(parts[column]) for column in COLUMNS},
         "people": index_vector([(document["author"], None, "A"), (document["thinktank"], None, "B"),
                                 (document["keyword"], None, "C")]),
-        "words": _words_vector(document["words"]),
+        "words": _words_vector(words_of(document)),
         "facets": "\n".join(_facet_values(document)),
     }
 

@@ -11,6 +11,7 @@ from whoosh import query
 from . import index_store
 from .backend import REMOVE
 from .cache import KEPT_RANKS, kept_count, kept_window, result_key
+from .documents import words_of
 from .highlighting import prefixes, snippet, stemmed_variant, terms_by_variant
 from .results import Filters, Page, Row, ShownText
 from .schema import variant_of
@@ -82,9 +83,9 @@ class WhooshBackend:
                     continue
                 writer = writer or index_store.writer(documents=expected)
                 if ("proposal_id", change["proposal_id"]) in reader:
-                    writer.update_document(**change)
+                    writer.update_document(**change, words=words_of(change))
                 else:  # a new entry: no older one to look for and delete
-                    writer.add_document(**change)
+                    writer.add_document(**change, words=words_of(change))
                 written += 1
             if writer is not None:
                 writer.commit()
@@ -104,7 +105,7 @@ class WhooshBackend:
         count = 0
         try:
             for document in documents:
-                writer.add_document(**document)
+                writer.add_document(**document, words=words_of(document))
                 count += 1
             writer.commit()
         except BaseException:
