@@ -58,6 +58,7 @@ from ..proposals.models import (
     ReferenceCounter,
 )
 from ..reference.models import MemberState
+from ..search import outbox
 from ..thinktanks.models import THINK_TANK_NAME_MAX_LENGTH, ThinkTank
 
 #: The fields a line may hold; the others are refused (a misspelt optional field would be lost silently).
@@ -406,8 +407,10 @@ def plan(records: Sequence[Record]) -> Summary:
 
 
 def import_records(records: Sequence[Record], *, progress: Callable[[int], object] | None = None) -> Summary:
-    """Write ``records`` (already validated) in the current transaction; flushes, never commits. Calls
-    ``progress(1)`` for each record once its batch is written.
+    """Write ``records`` (already validated) in the current transaction; flushes, never commits. The new
+    proposals are indexed as each batch is written (``outbox.index_as_recorded``: in the transaction where the
+    index is in the database, else after the commit). Calls ``progress(1)`` for each record once its batch
+    is written.
 
     Raises ValidationFailed("reference") when a reference names a proposal of the platform (a
     proposal that was not imported), which ``validate`` reports first."""
@@ -427,41 +430,54 @@ def import_records(records: Sequence[Record], *, progress: Callable[[int], objec
     kept = {*states.values(), *think_tanks.values()}
     row_ids = _RowIds()
 
-    created = updated = 0
+    counts = Counter()
     batches = list(_chunks(records, BATCH_SIZE))
-    with markdown_renderer(parallel=len(records) >= PARALLEL_RENDERING_FROM) as render:
-        upcoming = render(batches[0]) if batches else None
-        for number, batch in enumerate(batches):
-            rendered = upcoming
-            if number + 1 < len(batches):
-                upcoming = render(batches[number + 1])  # the workers render it while this batch is written
-            # Both queries come before any proposal of the batch is touched: a query would flush it.
-            existing = _load_by_reference([record.reference for record in batch if record.reference])
-            references = _references(batch)
-            outcomes = []
-            for record, reference, html in zip(batch, references, rendered, strict=True):
-                proposal = existing.get(record.reference)
-                if proposal is None:
-                    proposal = Proposal(authors=[], created_by_id=None)
-                    created += 1
-                elif not proposal.is_imported:
-                    raise ValidationFailed("reference", f"line {record.line}: {record.reference} is a proposal of "
-                                                        "the platform: an import cannot replace it")
-                else:
-                    updated += 1
-                _fill(proposal, record, html, states, think_tanks)
-                row_ids.give(_rows(proposal))
-                outcomes.append(workflow.ImportedOutcome(proposal=proposal, state=record.state, reference=reference,
-                                                         submitted_at=record.submitted_at,
-                                                         decided_at=record.decided_at))
-            workflow.record_imports(outcomes, keep_in_session=False)
-            _release({outcome.proposal.id for outcome in outcomes}, kept)
-            if progress is not None:
-                for _record in batch:
-                    progress(1)
-            if not gc.isenabled():  # garbage_collected_per_batch()
-                gc.collect()
-    return Summary(created=created, updated=updated, think_tanks_created=tuple(new_think_tanks))
+
+    def recorded() -> Iterator[list[Proposal]]:
+        """Record each batch; then hand its new proposals to the index (they are in no flush)."""
+        with markdown_renderer(parallel=len(records) >= PARALLEL_RENDERING_FROM) as render:
+            upcoming = render(batches[0]) if batches else None
+            for number, batch in enumerate(batches):
+                rendered = upcoming
+                if number + 1 < len(batches):
+                    upcoming = render(batches[number + 1])  # the workers render it while this batch is written
+                yield _record_batch(batch, rendered, states, think_tanks, row_ids, counts, kept)
+                if progress is not None:
+                    for _record in batch:
+                        progress(1)
+                if not gc.isenabled():  # garbage_collected_per_batch()
+                    gc.collect()
+
+    outbox.index_as_recorded(recorded(), expected=len(records))
+    return Summary(created=counts["created"], updated=counts["updated"], think_tanks_created=tuple(new_think_tanks))
+
+
+def _record_batch(batch: Sequence[Record], rendered: Iterable[tuple[str, ...]], states: dict, think_tanks: dict,
+                  row_ids: _RowIds, counts: Counter, kept: set) -> list[Proposal]:
+    """Record a batch (``rendered``: its texts as HTML) and forget it (``_release``, all but ``kept``); returns
+    its new proposals, written outside the session (``workflow.record_imports(keep_in_session=False)``).
+    ``counts`` gets the created and updated ones."""
+    # Both queries come before any proposal of the batch is touched: a query would flush it.
+    existing = _load_by_reference([record.reference for record in batch if record.reference])
+    references = _references(batch)
+    outcomes, new = [], []
+    for record, reference, html in zip(batch, references, rendered, strict=True):
+        proposal = existing.get(record.reference)
+        if proposal is None:
+            proposal = Proposal(authors=[], created_by_id=None)
+            new.append(proposal)
+        elif not proposal.is_imported:
+            raise ValidationFailed("reference", f"line {record.line}: {record.reference} is a proposal of "
+                                                "the platform: an import cannot replace it")
+        _fill(proposal, record, html, states, think_tanks)
+        row_ids.give(_rows(proposal))
+        outcomes.append(workflow.ImportedOutcome(proposal=proposal, state=record.state, reference=reference,
+                                                 submitted_at=record.submitted_at, decided_at=record.decided_at))
+    workflow.record_imports(outcomes, keep_in_session=False)
+    _release({outcome.proposal.id for outcome in outcomes}, kept)
+    counts["created"] += len(new)
+    counts["updated"] += len(outcomes) - len(new)
+    return new
 
 
 def _think_tanks_by_key() -> dict[tuple[str, str], ThinkTank]:

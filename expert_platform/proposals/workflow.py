@@ -112,9 +112,6 @@ FREEZING_ACTIONS = frozenset({A.SUBMIT, A.RESUBMIT})
 #: Sent after every transition, inside its transaction: ``send(proposal, event=..., actor=...)``.
 #: Notifications listen to it, so the workflow does not need to know who is told.
 transitioned = Namespace().signal("proposal-transitioned")
-#: Sent after ``record_imports`` recorded proposals, inside its transaction: ``send(proposal_ids)``. The search
-#: outbox listens: proposals written outside the unit of work are in no flush it could watch.
-imported = Namespace().signal("proposals-imported")
 
 
 def available_actions(proposal: Proposal, actor, now: datetime | None = None) -> list[ProposalAction]:
@@ -328,6 +325,7 @@ def record_imports(outcomes: Sequence[ImportedOutcome], *, keep_in_session: bool
     ``keep_in_session=False`` (an import's batches, which it drops from the session once written): the new
     proposals and their rows are written with one INSERT per table instead of the unit of work, which cost
     more than the database did (about 0.5 ms a proposal), and are left out of the session; their ids are set.
+    No flush shows them to the search outbox: the caller has them indexed (``outbox.index_as_recorded``).
 
     Raises InvalidTransition, before anything changes, for a state that is not final or a proposal that
     lives in the platform's own workflow; ValueError when one proposal is given twice (its second revision
@@ -387,7 +385,6 @@ def record_imports(outcomes: Sequence[ImportedOutcome], *, keep_in_session: bool
         loaded = [name for name in ("revisions", "events") if name in proposal.__dict__]
         if loaded and (exists or keep_in_session):
             db.session.expire(proposal, loaded)
-    imported.send([proposal.id for proposal in proposals])
 
 
 #: The rows of a new proposal ``_insert_outside_the_session`` writes with it, by relationship.

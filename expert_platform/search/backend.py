@@ -19,6 +19,9 @@ WRITE, REMOVE = "write", "remove"
 
 class Backend(Protocol):
     name: str
+    #: Whether the index is in the database, so that a write in a transaction commits or rolls back with it
+    #: (PostgreSQL); otherwise changes are written after the commit (the outbox).
+    in_the_database: bool
 
     # --- writing --------------------------------------------------------------------------------------
 

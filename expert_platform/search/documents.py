@@ -65,7 +65,9 @@ def document_of(proposal: Proposal) -> dict:
         "reference": proposal.reference or "",
         "author": " ".join(author_names(proposal)),
         "thinktank": " ".join(row.think_tank.name for row in proposal.think_tanks),
-        "keyword": " ".join(row.keyword for row in proposal.keywords),
+        # Sorted here, not by the relationship's ORDER BY (the database's collation): a proposal an import
+        # holds before any flush (``outbox.index_as_recorded``) has its keywords in the file's order.
+        "keyword": " ".join(sorted(row.keyword for row in proposal.keywords)),
         "facet_dimension": ",".join(row.dimension.value for row in proposal.dimensions),
         "facet_member_state": ",".join(row.member_state.code for row in proposal.member_states
                                        if row.member_state.code),

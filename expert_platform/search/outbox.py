@@ -12,6 +12,7 @@ request that changed the data.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
@@ -78,6 +79,24 @@ def enqueue(session: Session, proposal_ids: set[int]) -> None:
     pending.update(fresh)
 
 
+def index_as_recorded(batches: Iterable[list[Proposal]], *, expected: int) -> None:
+    """Index proposals as a bulk job records them in this transaction without the unit of work, so that no
+    flush shows them here (``workflow.record_imports(keep_in_session=False)``; ``batches``: each batch once it
+    is written, about ``expected`` proposals in all). Where the index is in the database
+    (``Backend.in_the_database``), their entries are written in the transaction from the proposals in hand,
+    one batch while the next is recorded: nothing is read back, and they commit or roll back with the
+    proposals. Otherwise they are queued here, written after the commit."""
+    from .service import active_backend, changes_of
+
+    index = active_backend()
+    if not index.in_the_database:
+        for batch in batches:
+            enqueue(db.session(), {proposal.id for proposal in batch})
+        return
+    index.write((change for batch in batches for change in changes_of(batch)), expected=expected,
+                session=db.session)
+
+
 def _after_flush(session: Session, _flush_context) -> None:
     ids = _changed_proposal_ids(session)
     if ids:
@@ -86,10 +105,6 @@ def _after_flush(session: Session, _flush_context) -> None:
 
 def _on_transition(proposal: Proposal, *, event, actor) -> None:
     enqueue(db.session(), {proposal.id})
-
-
-def _on_import(proposal_ids: list[int]) -> None:
-    enqueue(db.session(), set(proposal_ids))
 
 
 def _after_commit(session: Session) -> None:
@@ -119,4 +134,3 @@ def listen() -> None:
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
     workflow.transitioned.connect(_on_transition)
-    workflow.imported.connect(_on_import)

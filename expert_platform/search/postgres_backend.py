@@ -44,6 +44,7 @@ def _shown_text(text: postgres.Text, terms: dict, asked_prefixes: list) -> Shown
 
 class PostgresBackend:
     name = "postgres"
+    in_the_database = True
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -54,9 +54,9 @@ from .spelling import corrected
 from .whoosh_backend import WhooshBackend
 
 __all__ = ["FACETS", "INDEXING_CHUNK", "MAX_PER_PAGE", "MAX_QUERY_LENGTH", "SORTS", "STORED_BODY_CHARACTERS",
-           "Filters", "Hit", "Results", "apply_outbox", "backend", "check", "document_of", "forget_engine_caches",
-           "index_proposal", "index_proposals", "indexed_count", "init_backend", "is_public", "iter_hits",
-           "more_like_this", "pending_count", "rebuild", "remove_proposal", "search", "sync"]
+           "Filters", "Hit", "Results", "apply_outbox", "backend", "changes_of", "check", "document_of",
+           "forget_engine_caches", "index_proposal", "index_proposals", "indexed_count", "init_backend", "is_public",
+           "iter_hits", "more_like_this", "pending_count", "rebuild", "remove_proposal", "search", "sync"]
 
 #: The backends by the name SEARCH_BACKEND gives.
 BACKENDS: dict[str, type] = {"whoosh": WhooshBackend, "postgres": PostgresBackend}
@@ -90,7 +90,7 @@ def forget_engine_caches() -> None:
 # --- writing the index ----------------------------------------------------------------------------
 
 
-def _changes_of(proposals: Iterable[Proposal]) -> Iterator[tuple[str, object]]:
+def changes_of(proposals: Iterable[Proposal]) -> Iterator[tuple[str, object]]:
     """Each proposal's change: its document written if it is public, else its entry removed."""
     for proposal in proposals:
         if is_public(proposal):
@@ -105,7 +105,7 @@ def index_proposals(proposals: Iterable[Proposal], *, removed_ids: Iterable[int]
     proposals = list(proposals)
 
     def changes():
-        yield from _changes_of(proposals)
+        yield from changes_of(proposals)
         for proposal_id in removed_ids:
             yield REMOVE, str(proposal_id)
 
@@ -141,7 +141,7 @@ def apply_outbox(proposal_ids: Iterable[int] | None = None) -> int:
         def changes():
             for chunk in chunks(wanted, INDEXING_CHUNK):
                 found = load(session, chunk)
-                yield from _changes_of(found)
+                yield from changes_of(found)
                 for proposal_id in set(chunk) - {proposal.id for proposal in found}:
                     yield REMOVE, str(proposal_id)
                 session.expunge_all()

@@ -55,6 +55,7 @@ class _Found:
 
 class WhooshBackend:
     name = "whoosh"
+    in_the_database = False
 
     # --- writing --------------------------------------------------------------------------------------
 

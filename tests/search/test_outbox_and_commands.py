@@ -259,6 +259,14 @@ def test_a_crash_after_the_commit_loses_nothing_once_sync_runs(run, tmp_path, db
 
     assert imported.exit_code == 0, imported.output
     assert committed_count(db) == 4
+    if search.backend() == "postgres":
+        # The index is in the database: the import wrote the entries in its own transaction, nothing was left
+        # for after the commit.
+        assert search.pending_count() == 0
+        assert references() == ["TTF-2016-1", "TTF-2016-2", "TTF-2016-3"]
+        assert caplog.records == []
+        assert run("search", "check").exit_code == 0
+        return
     assert search.pending_count() == 4
     assert references() == []
     ids = sorted(db.session.scalars(select(Proposal.id)))
