@@ -32,11 +32,6 @@ SEARCHED = {"glacier": ["BB-2020-1", "BB-2020-3"], "desalination": ["BB-2020-2"]
 
 
 @pytest.fixture
-def app_overrides():
-    return {"SEARCH_BACKEND": "postgres"}
-
-
-@pytest.fixture
 def bulk_from_three(monkeypatch):
     monkeypatch.setattr(postgres_backend, "BULK_BUILD_FROM", 3)
 

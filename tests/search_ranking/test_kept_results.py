@@ -19,11 +19,6 @@ pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture
-def app_overrides():
-    return {"SEARCH_BACKEND": "postgres"}
-
-
-@pytest.fixture
 def proposals(app, states):
     found = [publish(reference=f"KR-2020-{number}", title=f"Glacier study {number}",
                      body="Glacier melt. " * number, dimensions=("environmental",), member_states=("KZ",))

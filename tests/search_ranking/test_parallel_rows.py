@@ -20,11 +20,6 @@ pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture
-def app_overrides():
-    return {"SEARCH_BACKEND": "postgres"}
-
-
-@pytest.fixture
 def proposals(app, states):
     """Seven public proposals in three languages, with a translation: each vector column gets a text."""
     made = [publish(reference=f"PR-2021-{number}", title=f"Glacier report {number}",

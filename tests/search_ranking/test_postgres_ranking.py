@@ -22,11 +22,6 @@ QUERIES = ["water", "water security", '"security cooperation"', "rivers OR grids
 
 
 @pytest.fixture
-def app_overrides():
-    return {"SEARCH_BACKEND": "postgres"}
-
-
-@pytest.fixture
 def archive(app, states):
     """Forty proposals about water and security, different in length and in how often they say it."""
     for number in range(40):
