@@ -9,10 +9,11 @@ the first search after an index change and each server process's memory, against
    Markdown bodies with headings and lists; dimensions, member states, think tanks, authors, keywords, years
    2005-2026) and writes them as a JSONL file in the format of ``flask archive import``.
 2. Imports the file into a fresh database in a temporary folder through the real importer as ``flask archive
-   import`` runs it (``expert_platform.archive.importer``): the index is written by the search outbox after
-   the commit, exactly as in production, by the backend the database would have: Whoosh on SQLite, the
-   PostgreSQL backend (``SEARCH_BACKEND=postgres``) on PostgreSQL, whose Whoosh index is then built from the
-   database (``flask search rebuild``). Prints the import rate (proposals per second, indexing included).
+   import`` runs it (``expert_platform.archive.importer``), indexing as in production by the backend the
+   database would have: Whoosh on SQLite (the search outbox, after the commit), the PostgreSQL backend
+   (``SEARCH_BACKEND=postgres``, in the import's transaction) on PostgreSQL, whose Whoosh index is then built
+   from the database (``flask search rebuild``). Prints the import rate (proposals per second, indexing
+   included).
 3. Runs a query mix (rare word, common words, phrase, facet filter, Russian word) through the JSON API
    (``/api/v1/proposals``, facets and highlights included) with a Flask test client: warms up, then times each
    kind ``--queries`` times and prints p50 and p95 per kind and overall. The same queries are also timed on the
@@ -610,8 +611,9 @@ class Platform:
 
     def import_file(self, path: Path, app=None) -> dict:
         """Validate and import through the real importer as ``flask archive import`` does (its garbage
-        collection per batch included), then commit: the search outbox indexes every imported proposal after
-        the commit, as in production, into the backend of ``app`` (by default the platform's, Whoosh)."""
+        collection per batch included), then commit; every imported proposal is indexed as in production by the
+        backend of ``app`` (by default the platform's, Whoosh: the search outbox after the commit; PostgreSQL's
+        in the import's transaction)."""
         from expert_platform.archive import importer
         from expert_platform.extensions import db
         from expert_platform.search import index_store, service
@@ -626,7 +628,7 @@ class Platform:
             with importer.garbage_collected_per_batch():
                 summary = importer.import_records(records)
                 imported = time.perf_counter()
-                db.session.commit()  # the outbox writes the index after this commit
+                db.session.commit()  # the outbox writes the Whoosh index after this commit
             finished = time.perf_counter()
             pending = service.pending_count()
             indexed = service.indexed_count()
@@ -973,7 +975,7 @@ def peak_memory_mib() -> float:
 def compare_backends(platform: Platform, backend: PostgresBackend, queries: list[Query], whoosh_times: Timings,
                      runs: int, figures: dict) -> None:
     """The PostgreSQL backend on the same data and queries, beside Whoosh (issue 8 point 1): its tables were
-    filled by the import's outbox (``import_file`` with its application)."""
+    filled by the import (``import_file`` with its application)."""
     size = backend.size()
     postgres_times = run_mix(queries, runs, platform.api_runner(backend.app))
     postgres_changed = run_after_changes(queries, max(runs // 10, 10), platform.api_runner(backend.app),
@@ -1172,7 +1174,8 @@ def main(argv: list[str] | None = None) -> int:
               f" {imported['seconds']:.1f} s, {fmt_rate(import_rate)}"
               f" = validation {imported['validate_seconds']:.1f} s ({imported['validate_seconds'] / count * 1000:.2f}"
               f" ms each) + importer {imported['import_seconds']:.1f} s"
-              f" ({imported['import_seconds'] / count * 1000:.2f} ms each) + commit and indexing"
+              f" ({imported['import_seconds'] / count * 1000:.2f} ms each"
+              f"{', the index written in its transaction' if on_postgres else ''}) + commit and the outbox"
               f" {imported['commit_seconds']:.1f} s ({imported['commit_seconds'] / count * 1000:.2f} ms each)")
         if imported["indexed"] != public or imported["pending"]:
             raise SystemExit("The index does not hold every endorsed proposal: the import or the outbox failed.")
