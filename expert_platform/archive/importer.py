@@ -441,7 +441,10 @@ def import_records(records: Sequence[Record], *, progress: Callable[[int], objec
                 rendered = upcoming
                 if number + 1 < len(batches):
                     upcoming = render(batches[number + 1])  # the workers render it while this batch is written
-                yield _record_batch(batch, rendered, states, think_tanks, row_ids, counts, kept)
+                new = _record_batch(batch, rendered, states, think_tanks, row_ids, kept)
+                counts["created"] += len(new)
+                counts["updated"] += len(batch) - len(new)
+                yield new
                 if progress is not None:
                     for _record in batch:
                         progress(1)
@@ -453,10 +456,10 @@ def import_records(records: Sequence[Record], *, progress: Callable[[int], objec
 
 
 def _record_batch(batch: Sequence[Record], rendered: Iterable[tuple[str, ...]], states: dict, think_tanks: dict,
-                  row_ids: _RowIds, counts: Counter, kept: set) -> list[Proposal]:
+                  row_ids: _RowIds, kept: set) -> list[Proposal]:
     """Record a batch (``rendered``: its texts as HTML) and forget it (``_release``, all but ``kept``); returns
-    its new proposals, written outside the session (``workflow.record_imports(keep_in_session=False)``).
-    ``counts`` gets the created and updated ones."""
+    its new proposals, written outside the session (``workflow.record_imports(keep_in_session=False)``); the
+    others were updated."""
     # Both queries come before any proposal of the batch is touched: a query would flush it.
     existing = _load_by_reference([record.reference for record in batch if record.reference])
     references = _references(batch)
@@ -475,8 +478,6 @@ def _record_batch(batch: Sequence[Record], rendered: Iterable[tuple[str, ...]], 
                                                  submitted_at=record.submitted_at, decided_at=record.decided_at))
     workflow.record_imports(outcomes, keep_in_session=False)
     _release({outcome.proposal.id for outcome in outcomes}, kept)
-    counts["created"] += len(new)
-    counts["updated"] += len(outcomes) - len(new)
     return new
 
 
