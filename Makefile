@@ -12,6 +12,10 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# The suite runs on this many processes (pytest-xdist; auto: one per core), each on a database (SQLite file or
+# PostgreSQL schema) of its own; each test file stays on one process. PYTEST_WORKERS=0: in make's own process.
+PYTEST_WORKERS ?= auto
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 BENCH_ARGS ?=
 
 CATALOGUES := expert_platform/translations
@@ -68,10 +72,10 @@ serve: $(VENV)/.runtime-installed
 	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev-installed
-	env -u DATABASE_URL $(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS)
+	env -u DATABASE_URL $(BIN)/pytest --ignore=tests/browser $(PARALLEL) $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.dev-installed
-	DATABASE_URL="$${DATABASE_URL:-$(POSTGRES_TEST_URL)}" $(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-$(POSTGRES_TEST_URL)}" $(BIN)/pytest --ignore=tests/browser $(PARALLEL) $(PYTEST_ARGS)
 
 # The browser suite serves the app on 127.0.0.1 with a fresh SQLite database of its own.
 test-browser: $(VENV)/.dev-installed

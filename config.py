@@ -99,6 +99,12 @@ class Config:
         # Database
         self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{folder / 'expert_platform.sqlite'}")
         self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # One connection per gunicorn thread of a worker, so no request waits for one; as many again for
+            # bursts (the command line, a thread between two connections). Each app server then holds at most
+            # WEB_CONCURRENCY x 2 x GUNICORN_THREADS connections: keep that under the server's max_connections.
+            threads = _env_int("GUNICORN_THREADS", 1)
+            self.SQLALCHEMY_ENGINE_OPTIONS.update(pool_size=threads, max_overflow=threads, pool_timeout=10)
         self.SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15_000)
 
         # Sessions and cookies

@@ -21,13 +21,18 @@ def _whole_number(name: str, default: int) -> int:
 
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-# Processes: one per core (at least 2, so a slow request never holds the whole server). Each worker has
+# Processes: two per core (at least 2, so a slow request never holds the whole server). Each worker has
 # its own database pool; with PostgreSQL keep workers x threads x app servers under max_connections.
-workers = _whole_number("WEB_CONCURRENCY", max(2, os.cpu_count() or 1))
+workers = _whole_number("WEB_CONCURRENCY", max(2, 2 * (os.cpu_count() or 1)))
 # The app reads WEB_CONCURRENCY to refuse per-process rate-limit counters (memory://) with several workers.
 os.environ["WEB_CONCURRENCY"] = str(workers)
-# Threads per worker (gthread): requests wait on the database and the disk part of the time.
-threads = _whole_number("GUNICORN_THREADS", 4)
+# Threads per worker (gthread). One: a request is mostly Python (templates, search, highlighting), and the
+# threads of one process share one interpreter lock: each database call or index read let go of it and then
+# waited for it behind the other threads (py-spy on the load test: a quarter of the workers' time was spent
+# there). Processes run side by side instead: with 2 x 4 threads the load test's mix ran 80 requests a second
+# at p95 228 ms, with 4 x 1 113 at 103 ms (docs/performance.md, issue 16). More threads suit a server whose
+# requests wait on a slow database.
+threads = _whole_number("GUNICORN_THREADS", 1)
 # A request running longer than this many seconds is killed with its worker (which is then replaced).
 timeout = _whole_number("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _whole_number("GUNICORN_GRACEFUL_TIMEOUT", 30)

@@ -7,11 +7,14 @@ It prepares a fresh database in a temporary folder (`flask db upgrade`, `seed-re
 archive of generated proposals imported with `flask archive import`, council members and open consensus
 rounds for the writes), starts gunicorn with `gunicorn.conf.py` as `make serve` does (production settings,
 Redis for the rate limits, mail to files) on a free port, and runs for `--seconds` with `--concurrency`
-clients, each one at a time: 70% anonymous archive searches (HTML and JSON, varied queries, facets and
-pages), 20% proposal pages, 10% signed-in writes (a comment in a discussion, or a delegation's position in
-a consensus round, CSRF token included). Then `/healthz` alone for `--healthz-seconds`. It prints throughput
+clients, each one at a time: 70% anonymous archive searches (HTML and JSON, drawn from 1,500 distinct
+combinations of words, phrases, facet filters and orders built from the generated archive, pages 1-3),
+20% proposal pages, 10% signed-in writes (a comment in a discussion, or a delegation's position in a
+consensus round, CSRF token included). Then `/healthz` alone for `--healthz-seconds`. It prints throughput
 and p50/p95/p99 latency per kind and overall, the errors (any unexpected status, any exception), checks in
-the database that every acknowledged write is there ("lost writes"), and exits 1 unless both are zero.
+the database that every acknowledged write is there ("lost writes"), and exits 1 unless both are zero; also
+the 304 answers per kind (the clients revalidate with the `ETag` / `Last-Modified` they kept, as browsers
+do) and each cache's hit rate over the mix (the `cache` field of the server's JSON request log lines).
 
 The clients talk to gunicorn as the TLS load balancer of docs/deployment.md does: plain HTTP on loopback
 with `X-Forwarded-Proto: https` (gunicorn believes it from FORWARDED_ALLOW_IPS), so the app sees HTTPS, sets
@@ -38,7 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -59,6 +62,9 @@ CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="
 RECONNECT_ERRORS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 IDLE_BEFORE_RECONNECT = 3.0  # seconds: below gunicorn's keepalive (5 s), so an idle connection is not reused
 KINDS = ("search", "proposal page", "write")
+#: The request id each request of the mix sends (as a load balancer would): the server's log lines of the
+#: mix are told apart by it, and by kind.
+REQUEST_ID_PREFIX = {"search": "load-search", "proposal page": "load-page", "write": "load-write"}
 
 
 # --- the environment and the database -----------------------------------------------------------
@@ -136,13 +142,13 @@ class World:
     discussions: list[int]  # proposals before the council, open to comments
     rounds: list[int]  # proposals with an open consensus round
     writers: list[str]  # emails of council members, one delegation each
-    queries: list = field(default_factory=list)  # (query, pages it has), pages up to 3
+    searches: SearchMix | None = None  # the combinations the searches are drawn from
     write_share: float = 0.10  # the rest is searches and proposal pages, 7 to 2
 
 
 def prepare(env: dict, folder: Path, proposals: int, writers: int, rounds: int) -> World:
     """Migrate, load the reference and demo data, import an archive, add council members and open rounds."""
-    from search_bench import generate, query_mix, write_jsonl
+    from search_bench import generate, write_jsonl
 
     run_flask(env, "db", "upgrade")
     run_flask(env, "seed-reference")
@@ -166,7 +172,7 @@ def prepare(env: dict, folder: Path, proposals: int, writers: int, rounds: int) 
 
     with app.app_context():
         world = _council_work(writers=writers, rounds=rounds)
-    world.queries = query_mix(corpus)
+    world.searches = search_mix(corpus.records)
     from expert_platform.extensions import db
 
     with app.app_context():
@@ -233,6 +239,188 @@ def _council_work(*, writers: int, rounds: int) -> World:
                  writers=emails)
 
 
+# --- the search mix -----------------------------------------------------------------------------
+
+#: Kinds of search combinations: how many distinct ones the mix holds, and their share of the searches.
+#: Within a kind the combinations are weighted like a search log (Zipf, 1 / rank^0.8): those built from
+#: the commonest words and facet values are asked most, the rest now and then.
+SEARCH_KINDS = {
+    "common word": (350, 0.30),
+    "rare word": (100, 0.05),
+    "two words": (400, 0.20),
+    "phrase": (100, 0.10),
+    "facets only": (250, 0.15),
+    "words and facets": (300, 0.20),
+}
+SEARCH_SEED = 2026
+NEWEST_SHARE = 0.15  # combinations sorted by newest instead of relevance
+RUSSIAN_SHARE = 0.22  # of the searches with words: about the share of Russian proposals
+#: A word is rare when at most this share of the proposals holds it (about a tenth of the generated
+#: vocabulary at 2,000 proposals, the generator's rare words among them: in about one proposal in 500).
+RARE_SHARE = 0.05
+#: Facet filters: how often each is used among the filters a search sets.
+FACET_SHARES = {"dimension": 0.30, "member_state": 0.25, "year": 0.20, "think_tank": 0.15, "language": 0.10}
+PAGE_CHOICES = (1, 1, 1, 2, 3)  # most readers stay on the first page; some go on, when it exists
+WORD = re.compile(r"[a-zа-яё]+")
+
+
+@dataclass(frozen=True)
+class Search:
+    """One combination of the mix: query text, facet filters and order (the page is drawn when asked)."""
+
+    kind: str
+    text: str = ""
+    filters: tuple[tuple[str, str], ...] = ()  # (parameter, value), sorted
+    sort: str = "relevance"
+
+    def parameters(self) -> list[tuple[str, str]]:
+        """The URL parameters of `/archive` and `/api/v1/proposals` (the page aside)."""
+        return [*([("q", self.text)] if self.text else []), *self.filters,
+                *([("sort", self.sort)] if self.sort != "relevance" else [])]
+
+    def key(self) -> tuple:
+        """What makes two combinations the same search: two words in either order are one."""
+        text = " ".join(sorted(self.text.split())) if self.kind in ("two words", "words and facets") else self.text
+        return text, self.filters, self.sort
+
+
+@dataclass
+class SearchMix:
+    searches: list[Search]
+    cumulative: list[float]  # cumulative weights, for random.choices
+    counts: Counter  # kind -> distinct combinations
+    pages: dict = field(default_factory=dict)  # Search -> its pages (at most 3), learnt from the answers
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def draw(self, rng: random.Random) -> Search:
+        return rng.choices(self.searches, cum_weights=self.cumulative)[0]
+
+    def page(self, search: Search, rng: random.Random) -> int:
+        """Page 1, 2 or 3 among the pages the search is known to have (page 1 until an answer told)."""
+        with self.lock:
+            pages = self.pages.get(search, 1)
+        return min(pages, rng.choice(PAGE_CHOICES))
+
+    def learn(self, search: Search, total: int) -> None:
+        with self.lock:
+            self.pages[search] = max(1, min(3, -(-total // 20)))
+
+
+def vocabulary(records: list[dict]) -> tuple[list[str], list[str], list[str]]:
+    """The words of the generated proposals (English and Russian; function words and words under three
+    letters left out): (common English words, common Russian words, rare words), each commonest first by
+    the number of proposals holding it. Chinese text is not split into words here and gives none."""
+    from search_bench import ENGLISH_FUNCTION_WORDS, RUSSIAN_FUNCTION_WORDS
+
+    holding: Counter = Counter()
+    for record in records:
+        holding.update(set(WORD.findall(f"{record['title']} {record['summary']} {record['body']}".lower())))
+    stop = set(ENGLISH_FUNCTION_WORDS) | set(RUSSIAN_FUNCTION_WORDS)
+    ranked = [word for word, _ in sorted(holding.items(), key=lambda item: (-item[1], item[0]))
+              if len(word) > 2 and word not in stop]
+    rare_limit = max(2, int(len(records) * RARE_SHARE))
+    common = [word for word in ranked if holding[word] > rare_limit]
+    rare = [word for word in ranked if holding[word] <= rare_limit]
+    return [word for word in common if word.isascii()], [word for word in common if not word.isascii()], rare
+
+
+def phrases(records: list[dict]) -> list[str]:
+    """Quoted phrases the proposals hold: the generator's collocations, their two-word parts, and the
+    keywords of more than one word, each kept when some proposal holds it."""
+    import search_bench as generated
+
+    stop = set(generated.ENGLISH_FUNCTION_WORDS) | set(generated.RUSSIAN_FUNCTION_WORDS)
+    collocations = generated.ENGLISH_COLLOCATIONS + generated.RUSSIAN_COLLOCATIONS
+    candidates = list(collocations)
+    for collocation in collocations:
+        words = collocation.split()
+        candidates.extend(" ".join(words[index:index + 2]) for index in range(len(words) - 1)
+                          if len(words) > 2 and not stop & set(words[index:index + 2]))
+    candidates.extend(keyword for keyword in generated.KEYWORDS_EN + generated.KEYWORDS_RU
+                      if " " in keyword and "," not in keyword)
+    text = "\n".join(f"{record['title']} {record['summary']} {record['body']} {' '.join(record['keywords'])}"
+                     for record in records).lower()
+    return [phrase for phrase in dict.fromkeys(candidates) if phrase.lower() in text]
+
+
+def search_mix(records: list[dict], seed: int = SEARCH_SEED) -> SearchMix:
+    """At least a thousand distinct combinations of words, phrases, facet filters and orders, built from the
+    generated proposals with a seeded random generator (the same archive and seed give the same mix)."""
+    from search_bench import Zipf
+
+    rng = random.Random(seed)
+    english, russian, rare = vocabulary(records)
+    english_words, russian_words = Zipf(english, rng), Zipf(russian, rng)
+    facet_values = {
+        "dimension": Counter(slug for record in records for slug in record["dimensions"]),
+        "member_state": Counter(code for record in records for code in record["member_states"]),
+        "year": Counter(record["decided_at"][:4] for record in records if record.get("decided_at")),
+        "think_tank": Counter(tank["name"] for record in records for tank in record["think_tanks"]),
+        "language": Counter(record["language"] for record in records),
+    }
+    facet_draws = {name: Zipf([value for value, _ in counts.most_common()], rng)
+                   for name, counts in facet_values.items() if counts}
+    facet_names = [name for name in FACET_SHARES if name in facet_draws]
+
+    def word() -> str:
+        return (russian_words if russian and rng.random() < RUSSIAN_SHARE else english_words).draw(1)[0]
+
+    def two_words() -> str:
+        words = russian_words if russian and rng.random() < RUSSIAN_SHARE else english_words
+        first, second = words.draw(2)
+        return f"{first} {second}" if first != second else first
+
+    def filters() -> tuple[tuple[str, str], ...]:
+        chosen: set[tuple[str, str]] = set()
+        for _ in range(rng.choices((1, 2, 3), weights=(60, 35, 5))[0]):
+            name = rng.choices(facet_names, weights=[FACET_SHARES[name] for name in facet_names])[0]
+            if name not in ("dimension", "member_state") and any(taken == name for taken, _ in chosen):
+                continue  # given at most once
+            chosen.add((name, facet_draws[name].draw(1)[0]))
+        return tuple(sorted(chosen))
+
+    phrase_list = phrases(records)
+    builders = {
+        "common word": lambda: Search("common word", word()),
+        "rare word": lambda: Search("rare word", rng.choice(rare)) if rare else None,
+        "two words": lambda: Search("two words", two_words()),
+        # Each phrase alone first (the most asked), then with a facet filter.
+        "phrase": lambda: Search("phrase", f'"{rng.choice(phrase_list)}"',
+                                 filters() if rng.random() < 0.6 else ()) if phrase_list else None,
+        "facets only": lambda: Search("facets only", "", filters()),
+        "words and facets": lambda: Search("words and facets", word() if rng.random() < 0.7 else two_words(),
+                                           filters()),
+    }
+    seen: set = set()
+    searches, weights, counts = [], [], Counter()
+    for kind, (wanted, share) in SEARCH_KINDS.items():
+        made: list[Search] = []
+        if kind == "phrase":
+            made = [Search("phrase", f'"{phrase}"') for phrase in phrase_list][:wanted]
+            seen.update(search.key() for search in made)
+        attempts = 0
+        while len(made) < wanted and attempts < wanted * 200:
+            attempts += 1
+            search = builders[kind]()
+            if search is None:
+                break
+            if rng.random() < NEWEST_SHARE:
+                search = Search(search.kind, search.text, search.filters, "newest")
+            if search.key() not in seen:
+                seen.add(search.key())
+                made.append(search)
+        ranks = [1.0 if kind == "rare word" else 1 / (rank ** 0.8) for rank in range(1, len(made) + 1)]
+        total = sum(ranks)
+        searches.extend(made)
+        weights.extend(share * rank / total for rank in ranks)
+        counts[kind] = len(made)
+    cumulative, running = [], 0.0
+    for weight in weights:
+        running += weight
+        cumulative.append(running)
+    return SearchMix(searches=searches, cumulative=cumulative, counts=counts)
+
+
 # --- the server ---------------------------------------------------------------------------------
 
 
@@ -289,12 +477,14 @@ class UnexpectedStatus(Exception):
 
 
 class Browser:
-    """One visitor: a keep-alive connection, its cookies, and the headers the TLS load balancer adds."""
+    """One visitor: a keep-alive connection, its cookies, the validators (`ETag`, `Last-Modified`) of the
+    pages it fetched, and the headers the TLS load balancer adds."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.origin = f"https://{host}:{port}"
         self.cookies: dict[str, str] = {}
+        self.validators: dict[str, dict[str, str]] = {}  # URL -> If-None-Match / If-Modified-Since to send
         self.connection: http.client.HTTPConnection | None = None
         self.last_used = 0.0
         self.reconnects = 0
@@ -308,8 +498,15 @@ class Browser:
             self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
         return self.connection, reused
 
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
+    def request(self, method: str, path: str, form: dict | None = None, *, conditional: bool = False,
+                request_id: str | None = None) -> tuple[int, dict, str]:
+        """One request; ``conditional``: a GET that sends the validators kept for ``path`` (as a browser
+        revalidates its cached copy) and keeps those of the answer."""
         headers = {"X-Forwarded-Proto": "https", "User-Agent": "bench/load.py", "Accept-Language": "en"}
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        if conditional:
+            headers.update(self.validators.get(path, {}))
         body = None
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
@@ -337,6 +534,8 @@ class Browser:
                 raise
             self.last_used = time.monotonic()
             self._remember_cookies(response.headers.get_all("Set-Cookie") or [])
+            if conditional:
+                self._remember_validators(path, response.status, response.headers)
             return response.status, response.headers, text
         raise AssertionError("unreachable")
 
@@ -350,23 +549,49 @@ class Browser:
             else:
                 self.cookies[name] = value
 
-    def expect(self, method: str, path: str, statuses: tuple[int, ...], form: dict | None = None) -> tuple:
-        status, headers, text = self.request(method, path, form)
-        if status not in statuses:
+    def _remember_validators(self, path: str, status: int, headers) -> None:
+        validators = {name: value for name, value in (("If-None-Match", headers.get("ETag")),
+                                                      ("If-Modified-Since", headers.get("Last-Modified"))) if value}
+        if status == 200:
+            if validators:
+                self.validators[path] = validators
+            else:
+                self.validators.pop(path, None)
+        elif status == 304 and validators:  # a 304 may refresh them
+            self.validators[path] = {**self.validators.get(path, {}), **validators}
+
+    def expect(self, method: str, path: str, statuses: tuple[int, ...], form: dict | None = None, *,
+               conditional: bool = False, request_id: str | None = None) -> tuple:
+        """The answer, when its status is one of ``statuses`` (or 304 to a conditional GET that sent
+        validators), else UnexpectedStatus."""
+        revalidating = conditional and path in self.validators
+        status, headers, text = self.request(method, path, form, conditional=conditional, request_id=request_id)
+        if status not in statuses and not (status == 304 and revalidating):
             raise UnexpectedStatus(f"{method} {path} answered {status}")
         return status, headers, text
 
 
-def count_pages(host: str, port: int, queries: list) -> list[tuple]:
-    """Each query with the number of its pages of 20 (at most 3), asked once through the API (this also
-    warms the server up: the first searches of a process open the index)."""
+def warm_up(host: str, port: int, mix: SearchMix, requests: int = 12) -> None:
+    """A few searches through the API so that each worker has opened the index before the timed run; none
+    of them is a search of the mix (three words, `per_page=1`), so no cache learns the mix's answers here."""
     browser = Browser(host, port)
-    counted = []
-    for query in queries:
-        _, _, text = browser.expect("GET", f"/api/v1/proposals?{urlencode(query.parameters())}", (200,))
-        total = json.loads(text)["total"]
-        counted.append((query, max(1, min(3, -(-total // 20)))))
-    return counted
+    words = sorted({word for search in mix.searches if search.kind == "common word" for word in search.text.split()})
+    rng = random.Random(SEARCH_SEED)
+    for _ in range(requests):
+        text = " ".join(rng.sample(words, 3))
+        browser.expect("GET", f"/api/v1/proposals?{urlencode({'q': text, 'per_page': 1})}", (200,))
+
+
+RESULT_COUNT = re.compile(r'id="result-count"[^>]*>([^<]*)<')
+
+
+def answer_total(base: str, text: str) -> int | None:
+    """The number of matching proposals a search's answer states: the API's `total`, the archive page's count."""
+    if base == "/api/v1/proposals":
+        return json.loads(text)["total"]
+    match = RESULT_COUNT.search(text)
+    digits = re.sub(r"\D", "", match.group(1)) if match else ""
+    return int(digits) if digits else None
 
 
 def csrf_token(html: str) -> str:
@@ -382,6 +607,9 @@ class Results:
     errors: list = field(default_factory=list)
     comments: list = field(default_factory=list)  # texts of acknowledged comments
     positions: list = field(default_factory=list)  # reasons of acknowledged positions
+    not_modified: Counter = field(default_factory=Counter)  # kind -> 304 answers
+    searches_sent: set = field(default_factory=set)  # distinct combinations asked
+    search_urls: set = field(default_factory=set)  # distinct search URLs asked (page and address included)
     reconnects: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -397,6 +625,7 @@ class Visitor(threading.Thread):
         self.writer = Browser(host, port)
         self.email = world.writers[number % len(world.writers)]
         self.world, self.deadline_holder, self.results, self.ready = world, deadline_holder, results, ready
+        self.number, self.requests = number, 0
         self.token = ""
 
     def sign_in(self) -> None:
@@ -422,15 +651,19 @@ class Visitor(threading.Thread):
             kind, action = ("write", self.write) if draw < self.world.write_share else \
                 ("search", self.search) if draw < self.world.write_share + (1 - self.world.write_share) * 0.7 \
                 else ("proposal page", self.proposal_page)
+            self.requests += 1
+            request_id = f"{REQUEST_ID_PREFIX[kind]}-{self.number}-{self.requests}"
             started = time.perf_counter()
             try:
-                action()
+                status = action(request_id)
             except Exception as error:  # every failure counts; the run goes on
                 self._error(kind, error)
                 continue
             elapsed = time.perf_counter() - started
             with self.results.lock:
                 self.results.latencies[kind].append(elapsed)
+                if status == 304:
+                    self.results.not_modified[kind] += 1
         with self.results.lock:
             self.results.reconnects += self.reader.reconnects + self.writer.reconnects
 
@@ -438,26 +671,40 @@ class Visitor(threading.Thread):
         with self.results.lock:
             self.results.errors.append(f"{kind}: {type(error).__name__}: {error}")
 
-    def search(self) -> None:
-        query, pages = self.random.choice(self.world.queries)
-        parameters = query.parameters()
-        # Most readers stay on the first page; some go on to the second or third, when it exists.
-        page = min(pages, self.random.choice((1, 1, 1, 2, 3)))
+    def search(self, request_id: str) -> int:
+        mix = self.world.searches
+        search = mix.draw(self.random)
+        parameters = search.parameters()
+        # Most readers stay on the first page; some go on to the second or third, when an answer showed it.
+        page = mix.page(search, self.random)
         if page > 1:
             parameters.append(("page", str(page)))
         base = "/api/v1/proposals" if self.random.random() < 0.3 else "/archive"
-        self.reader.expect("GET", f"{base}?{urlencode(parameters)}", (200,))
+        url = f"{base}?{urlencode(parameters)}"
+        status, _, text = self.reader.expect("GET", url, (200,), conditional=True, request_id=request_id)
+        if status == 200:
+            total = answer_total(base, text)
+            if total is None:
+                raise UnexpectedStatus(f"GET {url}: the answer states no count of proposals")
+            mix.learn(search, total)
+        with self.results.lock:
+            self.results.searches_sent.add(search)
+            self.results.search_urls.add(url)
+        return status
 
-    def proposal_page(self) -> None:
-        self.reader.expect("GET", f"/proposals/{self.random.choice(self.world.references)}", (200,))
+    def proposal_page(self, request_id: str) -> int:
+        status, _, _ = self.reader.expect("GET", f"/proposals/{self.random.choice(self.world.references)}", (200,),
+                                          conditional=True, request_id=request_id)
+        return status
 
-    def write(self) -> None:
+    def write(self, request_id: str) -> int:
         marker = uuid.uuid4().hex
         if self.random.random() < 0.5:
             proposal = self.random.choice(self.world.discussions)
             text = f"Load comment {marker}: the gauges should report hourly."
-            _, headers, _ = self.writer.expect("POST", f"/proposals/{proposal}/comments", (302,), {
-                "csrf_token": self.token, "body": text, "visibility": "council", "parent_id": ""})
+            status, headers, _ = self.writer.expect("POST", f"/proposals/{proposal}/comments", (302,), {
+                "csrf_token": self.token, "body": text, "visibility": "council", "parent_id": ""},
+                request_id=request_id)
             if "/discussion" not in headers.get("Location", ""):
                 raise UnexpectedStatus(f"comment redirected to {headers.get('Location')}")
             with self.results.lock:
@@ -466,12 +713,13 @@ class Visitor(threading.Thread):
             proposal = self.random.choice(self.world.rounds)
             reason = f"Load position {marker}: the text needs another reading."
             # An objection with its reason: the round stays open for the rest of the run.
-            _, headers, _ = self.writer.expect("POST", f"/proposals/{proposal}/position", (302,), {
-                "csrf_token": self.token, "position": "object", "reason": reason})
+            status, headers, _ = self.writer.expect("POST", f"/proposals/{proposal}/position", (302,), {
+                "csrf_token": self.token, "position": "object", "reason": reason}, request_id=request_id)
             if "/review" not in headers.get("Location", ""):
                 raise UnexpectedStatus(f"position redirected to {headers.get('Location')}")
             with self.results.lock:
                 self.results.positions.append(reason)
+        return status
 
 
 def run_mix(host: str, port: int, world: World, seconds: float, concurrency: int) -> tuple[Results, float]:
@@ -547,6 +795,26 @@ def server_problems(log_path: Path) -> dict:
     }
 
 
+def cache_lookups(log_path: Path) -> dict[str, dict[str, int]]:
+    """Per cache name, the hits and misses the mix's requests noted (the `cache` field of their JSON log
+    lines, `request_log.note_cache`); empty when no line has one."""
+    prefixes = tuple(REQUEST_ID_PREFIX.values())
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: {"hits": 0, "misses": 0})
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"cache"' not in line or not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("message") != "request" or not str(entry.get("request_id", "")).startswith(prefixes):
+            continue
+        for name, counts in (entry.get("cache") or {}).items():
+            totals[name]["hits"] += int(counts.get("hits", 0))
+            totals[name]["misses"] += int(counts.get("misses", 0))
+    return dict(totals)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -614,13 +882,18 @@ def main(argv: list[str] | None = None) -> int:
         server = Server(env, folder / "server.log")
         server.wait_until_healthy(host, port)
         print(f"gunicorn on {host}:{port}: {gunicorn_shape(env)}")
-        world.queries = count_pages(host, port, world.queries)
+        mix = world.searches
+        print(f"search mix: {len(mix.searches):,} distinct combinations (seed {SEARCH_SEED}): "
+              + ", ".join(f"{kind} {count}" for kind, count in mix.counts.items())
+              + f"; {sum(search.sort == 'newest' for search in mix.searches)} sorted by newest")
+        warm_up(host, port, mix)
 
         results, elapsed = run_mix(host, port, world, arguments.seconds, arguments.concurrency)
         health, health_errors, health_elapsed = run_healthz(host, port, arguments.healthz_seconds,
                                                             arguments.concurrency)
         server.stop()
         problems = server_problems(server.log_path)
+        caches = cache_lookups(server.log_path)
         missing_comments, missing_positions = lost_writes(database_url, results)
 
         everything = [value for kind in KINDS for value in results.latencies[kind]]
@@ -633,8 +906,24 @@ def main(argv: list[str] | None = None) -> int:
         mix_rate, health_rate = len(everything) / elapsed, len(health) / health_elapsed if health else 0.0
         print(f"\nthroughput: mix {mix_rate:.1f}/s, /healthz alone {health_rate:.1f}/s, "
               f"ratio mix / healthz {mix_rate / health_rate if health_rate else float('nan'):.3f}")
+        print(f"\n{'kind':15} {'answers':>8} {'304':>8} {'304 share':>10}  (conditional GETs with the validators kept)")
+        for kind in KINDS:
+            answers, fresh = len(results.latencies[kind]), results.not_modified[kind]
+            print(f"{kind:15} {answers:8,} {fresh:8,} {fresh / answers if answers else 0:10.1%}")
+        sent = Counter(search.kind for search in results.searches_sent)
+        print(f"searches: drawn from {len(mix.searches):,} distinct combinations, sent {len(results.searches_sent):,} "
+              f"distinct ones ({', '.join(f'{kind} {sent[kind]}' for kind in mix.counts)}) as "
+              f"{len(results.search_urls):,} distinct URLs in {len(results.latencies['search']):,} searches")
+        if caches:
+            print(f"\n{'cache':15} {'hits':>8} {'misses':>8} {'hit rate':>9}  (the mix's requests, server log)")
+            for name, counts in sorted(caches.items()):
+                lookups = counts["hits"] + counts["misses"]
+                print(f"{name:15} {counts['hits']:8,} {counts['misses']:8,} "
+                      f"{counts['hits'] / lookups if lookups else 0:9.1%}")
+        else:
+            print("caches: no request of the mix noted a cache lookup in the server log")
         errors = results.errors + health_errors
-        print(f"writes acknowledged: {len(results.comments)} comments, {len(results.positions)} positions; "
+        print(f"\nwrites acknowledged: {len(results.comments)} comments, {len(results.positions)} positions; "
               f"reconnects after a closed keep-alive connection: {results.reconnects}")
         print("server log: " + ", ".join(f"{name} {count}" for name, count in problems.items()))
         print(f"errors: {len(errors)}")

@@ -642,11 +642,11 @@ class Platform:
     def rebuild_whoosh(self) -> tuple[int, float]:
         """Build the Whoosh index from the database (``flask search rebuild``): (proposals, seconds)."""
         from expert_platform.extensions import db
-        from expert_platform.search import service
+        from expert_platform.search import maintenance
 
         with self.app.app_context():
             started = time.perf_counter()
-            count = service.rebuild()
+            count = maintenance.rebuild()
             seconds = time.perf_counter() - started
             db.session.remove()
         return count, seconds

@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table must be known to the metadata
     from .accounts.models import AnonymousUser, User
     from .accounts.throttle import init_throttle
+    from .conditional import init_conditional
     from .database import init_database
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import init_i18n, select_locale
@@ -83,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     from .notifications.services import init_notifications
     from .search import init_search
     from .security import init_security
+    from .transactions import init_transactions
 
     db.init_app(app)
     init_database(app)
@@ -94,6 +96,8 @@ def register_extensions(app: Flask) -> None:
     init_throttle(app)
     init_mail(app)
     init_security(app)
+    init_conditional(app)
+    init_transactions(app)
     init_notifications(app)
     init_search(app)
 

@@ -542,6 +542,7 @@ def restore_command(file: Path, yes: bool) -> None:
     """Restore the backup FILE: verify it, replace the database and the annex files, rebuild the search
     index. Stop the application first."""
     from .extensions import db
+    from .search import maintenance as search_maintenance
     from .search import service as search_service
 
     database_path = _sqlite_file()
@@ -568,7 +569,7 @@ def restore_command(file: Path, yes: bool) -> None:
         click.echo("The backup's database records no schema revision (it was not created by `flask db upgrade`).")
     search_service.forget_engine_caches()
     try:
-        count = search_service.rebuild()
+        count = search_maintenance.rebuild()
     except Exception as error:  # the data is restored; only the index is behind, and the fix is known
         raise click.ClickException(f"The data is restored but the search index could not be rebuilt ({error}): "
                                    "run `flask db upgrade`, then `flask search rebuild`.") from error

@@ -186,9 +186,9 @@ search_cli = AppGroup("search", help="The archive's search index: apply pending 
 def search_sync() -> None:
     """Apply every pending change to the index (what a process that died after its commit left); build
     the index from the database when it is empty but public proposals exist (a lost index folder)."""
-    from .search import service
+    from .search import maintenance
 
-    applied, rebuilt = service.sync()
+    applied, rebuilt = maintenance.sync()
     click.echo(f"Search index: {_counted(applied, 'proposal')} brought up to date.")
     if rebuilt is not None:
         click.echo(f"The index was empty or out of date: rebuilt with {_counted(rebuilt, 'public proposal')}.")
@@ -197,9 +197,9 @@ def search_sync() -> None:
 @search_cli.command("rebuild")
 def search_rebuild() -> None:
     """Build a new index from the database beside the current one, then swap it in."""
-    from .search import service
+    from .search import maintenance
 
-    click.echo(f"Search index rebuilt: {_counted(service.rebuild(), 'public proposal')}.")
+    click.echo(f"Search index rebuilt: {_counted(maintenance.rebuild(), 'public proposal')}.")
 
 
 @search_cli.command("check")

@@ -25,10 +25,20 @@ def mark_request_as_writing() -> None:
 
 
 def transaction_may_write() -> bool:
-    """True outside requests (CLI, jobs), for unsafe methods, and for GETs marked as writing."""
+    """True outside requests (CLI, jobs), for unsafe methods, and for GETs marked as writing, until the
+    request's one commit: what a view reads after it (the page it redirects to, who may still see what) starts
+    a plain transaction, instead of queueing behind every other writer for a lock it will not use."""
     if not has_request_context():
         return True
+    if g.get("database_committed"):
+        return False
     return request.method not in SAFE_METHODS or bool(g.get("database_writes"))
+
+
+def _note_commit(_connection) -> None:
+    # Only the commit of a transaction that could write: a GET that ends its read first still writes after.
+    if has_request_context() and transaction_may_write():
+        g.database_committed = True
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -54,6 +64,8 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if transaction_may_write() else "BEGIN")
+
+    event.listen(engine, "commit", _note_commit)
 
 
 #: Sets the session's compression of long values to LZ4 where the server was built with it (Debian's is).

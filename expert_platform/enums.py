@@ -7,6 +7,10 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
+#: Each enum's labels and descriptions, made once: they are lazy strings, translated each time one is shown
+#: (making them again for every label read was a tenth of an archive page's time).
+_LABELS: dict[type, dict] = {}
+
 
 class LabelledEnum(StrEnum):
     """A string enum whose members carry a translatable label and a one-line description."""
@@ -18,11 +22,18 @@ class LabelledEnum(StrEnum):
     @property
     def lazy_label(self):
         """The label translated when it is shown, not when it is read: for choices built at import time."""
-        return self._labels()[self][0]
+        return self._kept_labels()[self][0]
 
     @property
     def description(self) -> str:
-        return str(self._labels()[self][1])
+        return str(self._kept_labels()[self][1])
+
+    @classmethod
+    def _kept_labels(cls) -> dict:
+        found = _LABELS.get(cls)
+        if found is None:
+            found = _LABELS[cls] = cls._labels()
+        return found
 
     @classmethod
     def _labels(cls) -> dict:

@@ -9,12 +9,21 @@ language (``format_*`` filters), always in UTC, which every page says.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from flask import Flask, current_app, has_request_context, request
-from flask_babel import LazyString, force_locale, format_date, format_datetime, format_decimal, get_locale
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import (
+    LazyString,
+    force_locale,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_translations,
+)
 from flask_login import current_user
 
 #: The organisation's working languages: the interface's catalogues and the languages a proposal may be
@@ -80,7 +89,14 @@ def date_text(value: date | datetime | None) -> str:
     """A day in the current language."""
     if value is None:
         return ""
-    language = current_language()
+    return _date_in(current_language(), value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_in(language: str, value: date | datetime) -> str:
+    """Babel's writing of a day, kept: a list of twenty proposals wrote twenty dates through Babel's pattern
+    machinery each time, and the archive's dates repeat. Exact because every page writes times in UTC
+    (``BABEL_DEFAULT_TIMEZONE``, fixed by the configuration: a datetime is the same day for every reader)."""
     return format_date(value, DATE_PATTERNS.get(language, "medium"))
 
 
@@ -97,6 +113,8 @@ def number_text(value: int | float | None) -> str:
     """A number with the language's grouping: 20,000 / 20 000."""
     if value is None:
         return ""
+    if type(value) is int and -1000 < value < 1000:
+        return str(value)  # no grouping below a thousand in any language: skip Babel's formatter (facet counts)
     return format_decimal(value)
 
 
@@ -113,8 +131,34 @@ def _vary_by_language(response):
     return response
 
 
+def _translations():
+    """The current language's catalogue, looked up once per request and language. A page asks for a hundred
+    or more messages, and Flask-Babel finds the context, the locale and the catalogue again for each one
+    (a tenth of an archive page's time). Keyed by the locale object Flask-Babel keeps on its context, which
+    ``force_locale`` (emails in the recipient's language) replaces while it lasts."""
+    context = g.get("_flask_babel")
+    locale = getattr(context, "babel_locale", None)
+    if locale is None:
+        return get_translations()  # the locale is not chosen yet: Flask-Babel chooses it
+    kept = getattr(context, "expert_platform_translations", None)
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()
+    context.expert_platform_translations = (locale, translations)
+    return translations
+
+
 def init_i18n(app: Flask) -> None:
     app.after_request(_vary_by_language)
+    # The templates' _(), ngettext() and pgettext() as Flask-Babel installs them, reading the kept catalogue.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda message: _translations().ugettext(message),
+        ngettext=lambda singular, plural, number: _translations().ungettext(singular, plural, number),
+        pgettext=lambda context, message: _translations().upgettext(context, message),
+        npgettext=lambda context, singular, plural, number: _translations().unpgettext(
+            context, singular, plural, number),
+        newstyle=True,
+    )
     app.jinja_env.filters.update(date_text=date_text, datetime_text=datetime_text, number_text=number_text)
     app.jinja_env.globals.update(
         working_languages=WORKING_LANGUAGES,

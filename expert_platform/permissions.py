@@ -1,14 +1,17 @@
 """Every permission rule of the platform, one predicate each, used by views, services and templates.
 
 Predicates take the acting user first (the anonymous visitor is an object with no roles) and
-return a bool; they never query more than the objects they are given.
+return a bool; they never query more than the objects they are given. This module imports no package of
+the platform (ARCHITECTURE.md section 7.16: every package imports it): a rule needing a model or a query
+takes it as an argument.
 """
 
 from __future__ import annotations
 
 from flask import Flask, abort
+from sqlalchemy import and_, false, or_
 
-from .enums import Role
+from .enums import AuthorStatus, CommentVisibility, ProfileVisibility, ProposalState, Role, ThinkTankStatus
 
 
 def is_signed_in(user) -> bool:
@@ -43,8 +46,6 @@ def can_review_applications(user) -> bool:
 
 def can_view_think_tank(user, think_tank) -> bool:
     """Approved and archived think tanks are public; an application is seen by the secretariat and its applicant."""
-    from .enums import ThinkTankStatus
-
     if think_tank.is_approved or think_tank.status == ThinkTankStatus.ARCHIVED or is_secretariat(user):
         return True
     return is_signed_in(user) and think_tank.applicant_id == user.id
@@ -86,8 +87,6 @@ def can_have_profile(user, memberships) -> bool:
 
 def can_view_profile(user, profile) -> bool:
     """Public profiles are seen by everyone, the others by signed-in users; never a deactivated account's."""
-    from .enums import ProfileVisibility
-
     if is_signed_in(user) and (profile.user_id == user.id or is_secretariat(user)):
         return True
     if not profile.user.is_active:
@@ -123,8 +122,6 @@ def can_steer_proposal(user, proposal=None) -> bool:
 def can_view_proposal(user, proposal) -> bool:
     """ARCHITECTURE.md section 5: drafts and returned proposals only to their co-authors; proposals
     before the council to co-authors, council members and the secretariat; endorsed ones to everyone."""
-    from .enums import ProposalState
-
     if proposal.state == ProposalState.ENDORSED:
         return True
     if can_act_as_author(user, proposal):
@@ -136,14 +133,11 @@ def can_view_proposal(user, proposal) -> bool:
     return is_secretariat(user) or (is_signed_in(user) and user.has_role(Role.COUNCIL_MEMBER))
 
 
-def visible_proposals_condition(user):
-    """``can_view_proposal`` as a SQL condition on ``Proposal``, for lists that filter and search the
-    database (ARCHITECTURE.md section 6): the same rule, row by row (tests hold the two to agreement)."""
-    from sqlalchemy import and_, false, or_
-
-    from .enums import ProposalState
-    from .proposals.models import Proposal, coauthored_by
-
+def visible_proposals_condition(user, Proposal, coauthored_by):
+    """``can_view_proposal`` as a SQL condition on ``Proposal`` (the model, given with ``coauthored_by``,
+    its condition "this user is an accepted co-author", both from ``proposals.models``), for lists that
+    filter and search the database (ARCHITECTURE.md section 6): the same rule, row by row (tests hold the
+    two to agreement)."""
     visible = [Proposal.state == ProposalState.ENDORSED]
     if is_signed_in(user) and user.is_active:
         visible.append(coauthored_by(user.id))
@@ -161,8 +155,6 @@ def can_view_event(user, proposal, event) -> bool:
 
 def can_edit_proposal(user, proposal) -> bool:
     """Co-authors edit the working copy while it is a draft or returned for revision."""
-    from .enums import ProposalState
-
     return proposal.state in (ProposalState.DRAFT, ProposalState.CHANGES_REQUESTED) and can_act_as_author(
         user, proposal
     )
@@ -175,8 +167,6 @@ def can_manage_coauthors(user, proposal) -> bool:
 
 def can_answer_coauthor_invitation(user, proposal) -> bool:
     """The invited person accepts or declines (the proposal itself stays hidden until they accept)."""
-    from .enums import AuthorStatus
-
     row = proposal.author_row(user) if is_signed_in(user) else None
     return row is not None and row.status == AuthorStatus.INVITED
 
@@ -190,8 +180,6 @@ def can_write_proposals(user) -> bool:
 
 #: States in which the council deliberates on a proposal (comments, reviews).
 def _before_the_council(proposal) -> bool:
-    from .enums import ProposalState
-
     return proposal.state in (ProposalState.SUBMITTED, ProposalState.IN_REVIEW, ProposalState.CONSENSUS)
 
 
@@ -215,15 +203,11 @@ def can_view_deliberation(user, proposal) -> bool:
 
 def can_assign_rapporteurs(user, proposal) -> bool:
     """The secretariat assigns and removes rapporteurs of a submitted proposal or one in review."""
-    from .enums import ProposalState
-
     return is_secretariat(user) and proposal.state in (ProposalState.SUBMITTED, ProposalState.IN_REVIEW)
 
 
 def can_write_review(user, proposal, assignment) -> bool:
     """A current rapporteur writes and revises their review while the proposal is in review or in a round."""
-    from .enums import ProposalState
-
     return (
         assignment is not None
         and assignment.is_current
@@ -255,8 +239,6 @@ def can_view_discussion(user, proposal) -> bool:
 
 def can_view_comment(user, proposal, comment) -> bool:
     """Council-internal comments: council and secretariat only; shared ones also the co-authors."""
-    from .enums import CommentVisibility
-
     if can_view_deliberation(user, proposal):
         return True
     return comment.visibility == CommentVisibility.AUTHORS and can_act_as_author(user, proposal)
@@ -269,8 +251,6 @@ def can_comment_as_council(user, proposal) -> bool:
 
 def can_answer_comment(user, proposal, comment) -> bool:
     """The co-authors answer a comment shared with them, until the council has decided."""
-    from .enums import CommentVisibility, ProposalState
-
     return (
         comment.visibility == CommentVisibility.AUTHORS
         and can_act_as_author(user, proposal)
@@ -295,15 +275,11 @@ def can_take_part_in_rounds(user, proposal) -> bool:
 
 def can_record_position(user, proposal) -> bool:
     """A council member records their delegation's position while a round is open (not on their own proposal)."""
-    from .enums import ProposalState
-
     return can_take_part_in_rounds(user, proposal) and proposal.state == ProposalState.CONSENSUS
 
 
 def can_view_decision_record(user, proposal) -> bool:
     """An endorsed proposal's decision record is public, as the proposal is."""
-    from .enums import ProposalState
-
     return proposal.state == ProposalState.ENDORSED
 
 

@@ -4,6 +4,10 @@ and each request ends with one line of its own: method, path, status and duratio
 
 The request id is the client's ``X-Request-ID`` when it is a plain token (a load balancer's), else a
 new one; it is sent back in the response's ``X-Request-ID`` so a person reporting a problem can quote it.
+
+A cache of the app calls ``note_cache(name, hit)`` for each lookup it makes while serving a request; the
+request's line then carries ``"cache": {"<name>": {"hits": n, "misses": m}}`` (bench/load.py sums them into
+hit rates).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ log = logging.getLogger("expert_platform.request")
 #: An incoming request id is kept only when it is a plain token: it goes into every log line.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: Fields a record may carry (from the request, or ``extra=``) that a JSON line includes.
-CONTEXT_FIELDS = ("request_id", "user_id", "method", "path", "status", "duration_ms")
+CONTEXT_FIELDS = ("request_id", "user_id", "method", "path", "status", "duration_ms", "cache")
 
 
 class JsonFormatter(logging.Formatter):
@@ -57,6 +61,16 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+def note_cache(name: str, hit: bool) -> None:
+    """Records that the current request looked something up in the cache ``name``, found (``hit``) or not;
+    the request's log line counts them. Does nothing outside a request."""
+    if not has_request_context():
+        return
+    lookups = g.setdefault("cache_lookups", {})
+    counts = lookups.setdefault(name, {"hits": 0, "misses": 0})
+    counts["hits" if hit else "misses"] += 1
+
+
 def init_request_log(app: Flask) -> None:
     @app.before_request
     def remember_request_start() -> None:
@@ -71,5 +85,6 @@ def init_request_log(app: Flask) -> None:
             started = g.get("request_started")
             log.info("request", extra={
                 "method": request.method, "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None})
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                "cache": g.get("cache_lookups") or None})
         return response

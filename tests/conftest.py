@@ -1,8 +1,14 @@
-"""Fixtures: a fresh app per test on a database created once per run.
+"""Fixtures: a fresh app per test on a database created once per run (once per xdist worker).
 
 The database is SQLite in a temporary folder, or PostgreSQL when DATABASE_URL says so (`make
-test-postgres`): then every run works in a schema of its own, dropped at the end, so nothing is
-left behind and parallel runs cannot collide.
+test-postgres`): then every run, and each of its xdist workers (`make test` runs two), works in a
+schema of its own, dropped at the end, so nothing is left behind and parallel runs cannot collide.
+
+Every test gets a new app, but what an app compiles and never changes is kept for the whole run (the
+process): Werkzeug's URL builders (one Python function per route, compiled from an AST: two thirds of
+``create_app``'s time), Jinja's compiled templates (a template cache of bytecode, checked against each
+template's source) and SQLAlchemy's compiled statements (``share_compiled_work``). None of them holds
+any state of a test.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from contextlib import contextmanager
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from jinja2 import BytecodeCache
+from sqlalchemy import create_engine, exists, select, text
+from werkzeug.routing.rules import Rule
 
 from expert_platform import create_app
 from expert_platform.accounts import services as account_services
@@ -28,6 +36,52 @@ from expert_platform.search import postgres_ranking
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+_werkzeug_compile_builder = Rule._compile_builder
+_url_builders: dict = {}
+
+
+def _cached_compile_builder(self, append_unknown: bool = True):
+    """Werkzeug's ``Rule._compile_builder``, compiled once per distinct rule for the run. The function it
+    returns is unbound (``Rule.compile`` binds it to its rule) and depends only on what the key holds:
+    the rule's text and parts, its defaults' names, and their values as the rule's converters write them."""
+    defaults = self.defaults or {}
+    dynamic = {data for is_dynamic, data in self._trace if is_dynamic}
+    key = (append_unknown, self.rule, tuple(self._trace), tuple(defaults),
+           tuple(self._converters[name].to_url(defaults[name]) for name in defaults if name in dynamic))
+    builder = _url_builders.get(key)
+    if builder is None:
+        builder = _url_builders[key] = _werkzeug_compile_builder(self, append_unknown)
+    return builder
+
+
+Rule._compile_builder = _cached_compile_builder
+
+
+class SharedTemplateBytecode(BytecodeCache):
+    """Compiled templates kept in memory for every app of the run, as Jinja's own FileSystemBytecodeCache
+    keeps them on disk: a template is compiled again when its source changes (Jinja checks a checksum
+    of the source), and each set of compiler options (the environment's extensions) has its own entries."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple, bytes] = {}
+
+    @staticmethod
+    def _key(bucket) -> tuple:
+        environment = bucket.environment
+        return (bucket.key, tuple(sorted(environment.extensions)), getattr(environment, "newstyle_gettext", None))
+
+    def load_bytecode(self, bucket) -> None:
+        code = self.entries.get(self._key(bucket))
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self.entries[self._key(bucket)] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = SharedTemplateBytecode()
 
 
 def is_postgres_url(url: str | None) -> bool:
@@ -64,7 +118,8 @@ class TestDatabase:
         """A URI and engine options for a new, empty database or schema."""
         if not self.is_postgres:
             return f"sqlite:///{self.folder / f'{uuid.uuid4().hex}.sqlite'}", {}
-        schema = f"test_{uuid.uuid4().hex[:16]}"
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, ... under xdist
+        schema = f"test_{worker}_{uuid.uuid4().hex[:16]}"
         engine = create_engine(self.base_url)
         with engine.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -89,9 +144,8 @@ def test_database(tmp_path_factory) -> Iterator[TestDatabase]:
     database.drop_all_schemas()
 
 
-@pytest.fixture(scope="session")
-def shared_database(test_database) -> tuple[str, dict]:
-    """The database every app-level test uses; its tables are created once."""
+def new_database_with_tables(test_database: TestDatabase) -> tuple[str, dict]:
+    """A new database (or schema) with every table, as ``create_all`` and the search's set-up make them."""
     uri, engine_options = test_database.new_empty()
     app = create_app("testing", database_settings((uri, engine_options)))
     with app.app_context():
@@ -102,6 +156,34 @@ def shared_database(test_database) -> tuple[str, dict]:
             postgres_ranking.install(connection)
         _db.engine.dispose()
     return uri, engine_options
+
+
+@pytest.fixture(scope="session")
+def shared_database(test_database) -> tuple[str, dict]:
+    """The database every app-level test uses; its tables are created once."""
+    return new_database_with_tables(test_database)
+
+
+@contextmanager
+def app_on_its_own_database(test_database: TestDatabase, folder, overrides: dict | None = None):
+    """An app on a new database with every table and an instance folder in ``folder``, kept apart from the
+    ``app`` fixture's (which empties its tables after each test): for a world built once and read by
+    several tests (a module-scoped fixture). Yields the app, outside its app context (unlike
+    tests/proposals/isolated_app.py's, which pushes it for the module's life); ``overrides`` as in
+    ``app_overrides``, and the search's ranking indexes as on the shared database."""
+    database = new_database_with_tables(test_database)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INSTANCE_PATH", str(folder / "instance"))
+        patch.delenv("EXPERT_PLATFORM_ENV", raising=False)
+        patch.delenv("SECRET_KEY", raising=False)
+        application = create_app("testing", {**database_settings(database, folder / "outbox"), **(overrides or {})})
+    share_compiled_work(application)
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
 
 
 def database_settings(database: tuple[str, dict], outbox=None) -> dict:
@@ -146,19 +228,47 @@ class ServerLikeClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+#: For each database and engine options: the first engine's dialect and its cache of compiled SQL.
+_compiled_sql: dict[tuple, tuple] = {}
+
+
+def share_compiled_work(application) -> None:
+    """Let ``application`` reuse what earlier apps of the run compiled and what never changes: its test client
+    is a ``ServerLikeClient``; its templates come from ``TEMPLATE_BYTECODE``; and its engine compiles each SQL
+    statement once for the run instead of once per test. SQLAlchemy keys its caches of compiled statements (the
+    engine's, and each mapper's for flushes) by the dialect object, and every app's engine has a new one: the
+    engine takes the dialect and the cache of the first engine made with the same URL and options (the same
+    database, so the same server and settings). Its pool, connections and event listeners stay its own."""
+    application.test_client_class = ServerLikeClient
+    application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
+    with application.app_context():
+        engine = _db.engine
+        key = (engine.url.render_as_string(hide_password=False),
+               repr(application.config["SQLALCHEMY_ENGINE_OPTIONS"]))
+        if key not in _compiled_sql:
+            with engine.connect():  # the first connection initializes the dialect (server version, ...)
+                pass
+            _compiled_sql[key] = (engine.dialect, engine._compiled_cache)
+        engine.dialect, engine._compiled_cache = _compiled_sql[key]
+
+
 @contextmanager
 def serving(application):
     """Run a test against ``application`` inside its app context, then empty every table."""
-    application.test_client_class = ServerLikeClient
+    share_compiled_work(application)
     with application.app_context():
         try:
             yield application
         finally:
             _db.session.remove()
-            # Children first, so the next test starts from nothing.
+            # Children first, so the next test starts from nothing; one statement finds the tables with rows
+            # (most tests fill few of them), and only those are emptied.
+            tables = list(reversed(_db.metadata.sorted_tables))
             with _db.engine.begin() as connection:
-                for table in reversed(_db.metadata.sorted_tables):
-                    connection.execute(table.delete())
+                has_rows = connection.execute(select(*(exists().select_from(table) for table in tables))).one()
+                for table, filled in zip(tables, has_rows, strict=True):
+                    if filled:
+                        connection.execute(table.delete())
             _db.engine.dispose()
 
 
@@ -345,8 +455,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """In CI (EXPERT_PLATFORM_FAIL_ON_SKIP=1) a skipped test fails the run: nothing may hide there."""
-    if os.environ.get("EXPERT_PLATFORM_FAIL_ON_SKIP") != "1":
+    """In CI (EXPERT_PLATFORM_FAIL_ON_SKIP=1) a skipped test fails the run: nothing may hide there.
+
+    Under xdist (`make test` runs two workers) the reports of every worker arrive at the controller, whose
+    terminal reporter counts them: the workers leave the verdict to it."""
+    if os.environ.get("EXPERT_PLATFORM_FAIL_ON_SKIP") != "1" or hasattr(session.config, "workerinput"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0

@@ -14,9 +14,11 @@ REASON = "Debian's chromium package is not installed (apt-get install chromium, 
 
 
 def run_browser_suite_without_chromium(**settings: str) -> subprocess.CompletedProcess:
-    """pytest on tests/browser with no chromium to be found (an empty PATH, no CHROMIUM_PATH)."""
+    """pytest on tests/browser with no chromium to be found (an empty PATH, no CHROMIUM_PATH), in a process of
+    its own whatever this one is (an xdist worker's variables are not passed on)."""
     env = {key: value for key, value in os.environ.items()
-           if key not in ("CHROMIUM_PATH", "EXPERT_PLATFORM_REQUIRE_BROWSER", "EXPERT_PLATFORM_FAIL_ON_SKIP")}
+           if key not in ("CHROMIUM_PATH", "EXPERT_PLATFORM_REQUIRE_BROWSER", "EXPERT_PLATFORM_FAIL_ON_SKIP")
+           and not key.startswith("PYTEST_XDIST_")}
     env.update(PATH=str(ROOT / "no-such-folder"), **settings)
     return subprocess.run([sys.executable, "-m", "pytest", "tests/browser", "-q", "-p", "no:cacheprovider", "-rs"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

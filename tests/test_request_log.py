@@ -10,7 +10,7 @@ import logging
 import pytest
 
 import config
-from expert_platform.request_log import JsonFormatter, RequestContextFilter
+from expert_platform.request_log import JsonFormatter, RequestContextFilter, note_cache
 
 
 @pytest.fixture
@@ -70,6 +70,34 @@ def test_every_line_logged_inside_a_request_carries_its_id(app, client, log_line
     assert {key: line[key] for key in ("level", "logger", "message", "request_id", "path")} == {
         "level": "WARNING", "logger": "expert_platform.auth", "message": "login.failure reason=wrong password",
         "request_id": "abc123", "path": "/login"}
+
+
+def test_the_caches_a_request_looked_in_are_counted_on_its_line(app, log_lines):
+    @app.get("/cache-probe")
+    def cache_probe():
+        note_cache("search", hit=False)
+        note_cache("search", hit=True)
+        note_cache("search", hit=True)
+        note_cache("page", hit=False)
+        return "probed"
+
+    client = app.test_client()
+    client.get("/cache-probe")
+    client.get("/no-such-page")
+
+    probe, other = [line for line in log_lines() if line["message"] == "request"][-2:]
+    assert (probe["path"], probe["cache"]) == ("/cache-probe", {"search": {"hits": 2, "misses": 1},
+                                                                "page": {"hits": 0, "misses": 1}})
+    assert (other["path"], "cache" in other) == ("/no-such-page", False)
+
+
+def test_a_cache_lookup_outside_a_request_is_ignored(app):
+    note_cache("search", hit=True)
+    with app.app_context():
+        note_cache("search", hit=False)
+        from flask import g
+
+        assert "cache_lookups" not in g
 
 
 def test_production_logs_json_by_default_and_a_wrong_format_is_refused(monkeypatch):

@@ -32,14 +32,14 @@ def gunicorn_settings(monkeypatch):
     return read
 
 
-def test_gunicorn_serves_on_loopback_with_a_worker_per_core_and_four_threads_by_default(gunicorn_settings):
+def test_gunicorn_serves_on_loopback_with_two_single_threaded_workers_per_core_by_default(gunicorn_settings):
     settings = gunicorn_settings()
 
     assert settings["bind"] == "127.0.0.1:8000"
-    assert settings["workers"] == max(2, os.cpu_count() or 1)
+    assert settings["workers"] == max(2, 2 * (os.cpu_count() or 1))
     assert os.environ["WEB_CONCURRENCY"] == str(settings["workers"])
     assert (settings["threads"], settings["timeout"], settings["graceful_timeout"], settings["keepalive"]) == (
-        4, 30, 30, 5)
+        1, 30, 30, 5)
     assert (settings["max_requests"], settings["max_requests_jitter"]) == (2000, 200)
     assert settings["accesslog"] is None  # the app writes one JSON line per request
     assert settings["errorlog"] == "-"

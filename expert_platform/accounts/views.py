@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import or_, select
-from sqlalchemy.orm import contains_eager
 
 from ..database import LIKE_ESCAPE, contains_pattern, mark_request_as_writing
 from ..enums import Role
@@ -16,8 +15,7 @@ from ..forms import ActionForm
 from ..i18n import COOKIE_NAME, is_working_language
 from ..permissions import can_manage_users, require
 from ..security import safe_next_url
-from ..thinktanks.models import Membership, ThinkTank
-from ..web import client_address, flash_success, show_error
+from ..web import act, actor, client_address, page_parts, show_error
 from . import services
 from .forms import (
     ChangePasswordForm,
@@ -49,30 +47,39 @@ def login():
     target = safe_next_url(form.next.data, _home())
     if current_user.is_authenticated:
         return redirect(target)
-    status = 200
-    unconfirmed = False
     if form.validate_on_submit():
-        try:
-            user = services.authenticate(
-                email=form.email.data, password=form.password.data, client_address=client_address()
-            )
-        except services.LoginThrottled as error:
-            form.form_errors.append(error.message)
-            status = 429
-        except services.EmailNotConfirmed as error:
-            form.form_errors.append(error.message)
-            unconfirmed = True
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            # A language chosen with the switcher before signing in becomes the account's, if it has none.
-            chosen = request.cookies.get(COOKIE_NAME)
-            if user.locale is None and is_working_language(chosen):
-                services.set_locale(user=user, locale=chosen)
-            db.session.commit()
-            login_user(user, remember=form.remember.data, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
-            return redirect(target)
+        answer = act(
+            lambda: _authenticate(form),
+            form=form,
+            then=lambda user: _signed_in(user, remember=form.remember.data, target=target),
+            refusals={
+                services.LoginThrottled: lambda error: _login_page(form, error, status=429),
+                services.EmailNotConfirmed: lambda error: _login_page(form, error, unconfirmed=True),
+            },
+        )
+        if answer is not None:
+            return answer
+    return _login_page(form)
+
+
+def _login_page(form: LoginForm, error: DomainError | None = None, *, status: int = 200, unconfirmed: bool = False):
+    if error is not None:
+        show_error(form, error)
     return render_template("accounts/login.html", form=form, unconfirmed=unconfirmed), status
+
+
+def _authenticate(form: LoginForm) -> User:
+    user = services.authenticate(email=form.email.data, password=form.password.data, client_address=client_address())
+    # A language chosen with the switcher before signing in becomes the account's, if it has none.
+    chosen = request.cookies.get(COOKIE_NAME)
+    if user.locale is None and is_working_language(chosen):
+        services.set_locale(user=user, locale=chosen)
+    return user
+
+
+def _signed_in(user: User, *, remember: bool, target: str) -> str:
+    login_user(user, remember=remember, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
+    return target
 
 
 @bp.post("/logout")
@@ -80,11 +87,14 @@ def login():
 def logout():
     form = ActionForm()
     if form.validate_on_submit():
-        services.sign_out(user=current_user._get_current_object())
-        db.session.commit()
-        logout_user()
-        flash_success(_("You are signed out on every device."))
+        return act(lambda: services.sign_out(user=actor()), done=_("You are signed out on every device."),
+                   then=lambda _result: _signed_out())
     return redirect(_home())
+
+
+def _signed_out() -> str:
+    logout_user()
+    return _home()
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -94,15 +104,15 @@ def signup():
         return redirect(_home())
     form = SignUpForm()
     if form.validate_on_submit():
-        try:
-            services.sign_up(
+        answer = act(
+            lambda: services.sign_up(
                 email=form.email.data, display_name=form.display_name.data, password=form.new_password.data
-            )
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            db.session.commit()
-            return redirect(url_for("accounts.check_email", reason="signup"))
+            ),
+            form=form,
+            then=url_for("accounts.check_email", reason="signup"),
+        )
+        if answer is not None:
+            return answer
     return render_template("accounts/signup.html", form=form)
 
 
@@ -119,14 +129,14 @@ def check_email():
 @bp.get("/confirm/<token>")
 def confirm_email(token: str):
     mark_request_as_writing()
-    try:
-        services.confirm_email(token=token)
-    except DomainError as error:
-        db.session.rollback()
-        return render_template("accounts/confirm_failed.html", message=error.message), 400
-    db.session.commit()
-    flash_success(_("Your email address is confirmed. You can sign in now."))
-    return redirect(url_for("accounts.login"))
+    return act(
+        lambda: services.confirm_email(token=token),
+        done=_("Your email address is confirmed. You can sign in now."),
+        then=url_for("accounts.login"),
+        refusals={DomainError: lambda error: (
+            render_template("accounts/confirm_failed.html", message=error.message), 400
+        )},
+    )
 
 
 def _email_request_page(*, send, reason: str, heading: str, introduction: str):
@@ -134,9 +144,7 @@ def _email_request_page(*, send, reason: str, heading: str, introduction: str):
     same "check your email" page (whether the address has an account is never revealed)."""
     form = EmailOnlyForm()
     if form.validate_on_submit():
-        send(email=form.email.data)
-        db.session.commit()
-        return redirect(url_for("accounts.check_email", reason=reason))
+        return act(lambda: send(email=form.email.data), then=url_for("accounts.check_email", reason=reason))
     return render_template(
         "accounts/email_request.html",
         form=form,
@@ -185,18 +193,22 @@ def reset_password():
         return render_template("accounts/reset_invalid.html"), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            services.reset_password(token=token, new_password=form.new_password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            session.pop(_RESET_SESSION_KEY, None)
-            logout_user()
-            flash_success(_("Your password is changed and every session has been signed out. Sign in now."))
-            return redirect(url_for("accounts.login"))
+        answer = act(
+            lambda: services.reset_password(token=token, new_password=form.new_password.data),
+            form=form,
+            done=_("Your password is changed and every session has been signed out. Sign in now."),
+            then=lambda _result: _password_reset(),
+        )
+        if answer is not None:
+            return answer
     return render_template("accounts/reset_password.html", form=form)
+
+
+def _password_reset() -> str:
+    """After a reset (committed): its token is used up and whoever was signed in here is signed out."""
+    session.pop(_RESET_SESSION_KEY, None)
+    logout_user()
+    return url_for("accounts.login")
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -204,24 +216,18 @@ def reset_password():
 def account():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        try:
-            services.update_profile(actor=current_user._get_current_object(), display_name=form.display_name.data,
-                                    locale=form.locale.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("Your profile is saved."))
-            return redirect(url_for("accounts.account"))
-    memberships = db.session.scalars(
-        select(Membership)
-        .join(Membership.think_tank)
-        .where(Membership.user_id == current_user.id, Membership.is_active.is_(True))
-        .options(contains_eager(Membership.think_tank))
-        .order_by(ThinkTank.name)
-    ).all()
-    return render_template("accounts/account.html", form=form, memberships=memberships)
+        answer = act(
+            lambda: services.update_profile(actor=actor(), display_name=form.display_name.data,
+                                            locale=form.locale.data),
+            form=form,
+            # Written after the change: in the language just chosen.
+            done=lambda _result: _("Your profile is saved."),
+            then=url_for("accounts.account"),
+        )
+        if answer is not None:
+            return answer
+    # ``memberships``: the think tanks the user is an active member of (the think tanks package adds them).
+    return render_template("accounts/account.html", form=form, **page_parts("accounts.account", viewer=current_user))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -229,20 +235,23 @@ def account():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
-        try:
-            services.change_password(
+        user = actor()
+        answer = act(
+            lambda: services.change_password(
                 actor=user, current_password=form.current_password.data, new_password=form.new_password.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            login_user(user)  # this session carries on under the new session token; all others ended
-            flash_success(_("Your password is changed. Every other session has been signed out."))
-            return redirect(url_for("accounts.account"))
+            ),
+            form=form,
+            done=_("Your password is changed. Every other session has been signed out."),
+            then=lambda _result: _carry_on(user),
+        )
+        if answer is not None:
+            return answer
     return render_template("accounts/change_password.html", form=form)
+
+
+def _carry_on(user: User) -> str:
+    login_user(user)  # this session carries on under the new session token; all others ended
+    return url_for("accounts.account")
 
 
 @bp.get("/admin/users")
@@ -269,16 +278,18 @@ def admin_user(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserAdminForm(data={"roles": sorted(role.value for role in user.roles), "is_active": user.is_active})
     if form.validate_on_submit():
-        actor = current_user._get_current_object()
-        try:
+
+        def save() -> None:
             # Activity first: once an admin gives up their own admin role, they may change nothing more.
-            services.set_active(actor=actor, user=user, is_active=form.is_active.data)
-            services.set_roles(actor=actor, user=user, roles={Role(value) for value in form.roles.data})
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("The account of %(name)s is saved.", name=user.display_name))
-            return redirect(url_for("accounts.admin_user", user_id=user.id))
+            services.set_active(actor=actor(), user=user, is_active=form.is_active.data)
+            services.set_roles(actor=actor(), user=user, roles={Role(value) for value in form.roles.data})
+
+        answer = act(
+            save,
+            form=form,
+            done=lambda _result: _("The account of %(name)s is saved.", name=user.display_name),
+            then=url_for("accounts.admin_user", user_id=user.id),
+        )
+        if answer is not None:
+            return answer
     return render_template("accounts/admin_user.html", user=user, form=form)

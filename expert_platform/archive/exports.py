@@ -20,11 +20,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..database import utcnow
-from ..enums import Dimension
+from ..enums import Dimension, ProposalState
 from ..errors import render_error
 from ..proposals.cards import Card, card_of
 from ..proposals.models import Proposal
 from ..search import service
+from ..web import add_page_part
 from . import serialize
 from .api import public_proposal
 from .params import BadParameter, SearchRequest, dimensions, search_request
@@ -232,3 +233,13 @@ def atom(proposals: list[Card], slugs: tuple[str, ...] = ()) -> str:
         for dimension in proposal.dimensions:
             _element(entry, "category", term=dimension.value, label=dimension.label)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# --- On the proposal page --------------------------------------------------------------------------
+
+# An endorsed proposal's page shows its citation and the archive's proposals most like it (registered here:
+# ``proposals`` never imports the archive or search).
+add_page_part("proposals.show", "related", lambda *, proposal, viewer: (
+    service.more_like_this(proposal, viewer) if proposal.state == ProposalState.ENDORSED else []))
+add_page_part("proposals.show", "citation", lambda *, proposal, viewer: (
+    citation_text(proposal) if proposal.state == ProposalState.ENDORSED and proposal.reference else None))

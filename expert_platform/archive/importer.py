@@ -562,7 +562,7 @@ def _load_by_reference(references: list[str]) -> dict[str, Proposal]:
     return {proposal.reference: proposal for proposal in db.session.scalars(
         select(Proposal).where(Proposal.reference.in_(references)).options(
             selectinload(Proposal.authors), selectinload(Proposal.dimensions), selectinload(Proposal.member_states),
-            selectinload(Proposal.keywords), selectinload(Proposal.think_tanks),
+            selectinload(Proposal.keywords), selectinload(Proposal.think_tanks), selectinload(Proposal.translations),
         )
     )}
 

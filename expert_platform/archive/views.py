@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..enums import Dimension
 from ..experts.languages import language_name
+from ..i18n import number_text
 from ..proposals.cards import Card
 from ..reference.services import all_states
 from ..search import service as search_service
@@ -43,6 +44,9 @@ class FacetOption:
     label: str
     count: int
     is_active: bool
+    #: The search with this option added, or removed when it is active; the count as the language writes it.
+    href: str
+    count_text: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,18 @@ class FacetGroup:
     name: str
     heading: str
     options: list[FacetOption]
+    #: How many values the group has in all (``options`` may show only the most frequent), and the link
+    #: that shows them all, or the fewer again (None when every value is shown anyway).
+    total: int = 0
+    toggle_href: str | None = None
+    is_expanded: bool = False
+
+
+#: The values a facet group shows, most frequent first (with any in use): the rest behind "Show all".
+#: A search of common words has some 150 think tanks and 20 years; listing them all made the sidebar a
+#: few screens long and cost a third of the page's time.
+FACET_VALUES_SHOWN = 10
+FACET_NAMES = ("dimension", "member_state", "language", "year", "think_tank")
 
 
 @bp.get("/archive")
@@ -61,6 +77,10 @@ def index():
     except BadParameter as error:
         return render_template("archive/index.html", form=form, errors=[error.message], search=None,
                                results=None), 400
+    expanded = request.args.get("expand", "")
+    if expanded and expanded not in FACET_NAMES:
+        return render_template("archive/index.html", form=form, search=None, results=None, errors=[
+            _("expand must be one of: %(choices)s.", choices=", ".join(FACET_NAMES))]), 400
     search = ArchiveSearch.of(text, filters, sort, page)
     results = search_service.search(text, filters, current_user, page=page, per_page=PER_PAGE, sort=sort)
     if page > results.pages:
@@ -73,7 +93,7 @@ def index():
         search=search,
         results=results,
         hits=[_hit(hit) for hit in results.hits],
-        facets=_facet_groups(results.facets, search, state_names),
+        facets=_facet_groups(results.facets, search, state_names, expanded),
         filter_labels=_filter_labels(search, state_names),
         page=Page(page=search.page, pages=results.pages),
         language_name=language_name,
@@ -101,7 +121,9 @@ def _label(name: str, value: str, state_names: dict[str, str]) -> str:
 
 
 def _facet_groups(facets: dict[str, dict[str, int]], search: ArchiveSearch,
-                  state_names: dict[str, str]) -> list[FacetGroup]:
+                  state_names: dict[str, str], expanded: str = "") -> list[FacetGroup]:
+    """The groups as the sidebar lists them: each group's FACET_VALUES_SHOWN most frequent values and those in
+    use (all of the ``expanded`` group), each with its link, label and count."""
     headings = {
         "dimension": _("Dimension"),
         "member_state": _("Member state"),
@@ -110,15 +132,29 @@ def _facet_groups(facets: dict[str, dict[str, int]], search: ArchiveSearch,
         "think_tank": _("Think tank"),
     }
     active = set(search.active_filters())
+    links = search.links(url_for("archive.index"))
+    here = search.arguments(page=search.page if search.page > 1 else None)
     groups = []
     for name, heading in headings.items():
+        values = facets.get(name, {})
+        is_expanded = name == expanded
+        shown = [(value, count) for rank, (value, count) in enumerate(values.items())
+                 if is_expanded or rank < FACET_VALUES_SHOWN or (name, value) in active]
         options = [
             FacetOption(value=value, label=_label(name, value, state_names), count=count,
-                        is_active=(name, value) in active)
-            for value, count in facets.get(name, {}).items()
+                        is_active=(name, value) in active,
+                        href=links.removing(name, value) if (name, value) in active else links.adding(name, value),
+                        count_text=number_text(count))
+            for value, count in shown
         ]
-        if options:
-            groups.append(FacetGroup(name=name, heading=heading, options=options))
+        if not options:
+            continue
+        toggle = None
+        if len(values) > FACET_VALUES_SHOWN:
+            toggle = url_for("archive.index", **here, **({} if is_expanded else {"expand": name}),
+                             _anchor=f"facet-{name}")
+        groups.append(FacetGroup(name=name, heading=heading, options=options, total=len(values),
+                                 toggle_href=toggle, is_expanded=is_expanded))
     return groups
 
 

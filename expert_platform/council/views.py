@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.services import find_user_by_email
 from ..enums import DelegationRole
-from ..errors import DomainError
 from ..extensions import db
 from ..forms import ActionForm
 from ..permissions import can_manage_council, require
 from ..reference.models import MemberState
 from ..reference.services import member_states
-from ..web import flash_error, flash_success, show_error
+from ..web import act, actor
 from . import services
 from .forms import AppointForm
 from .models import DelegationSeat
@@ -61,38 +60,25 @@ def appoint():
             return _manage_page(form)
         member_state = db.session.get(MemberState, int(form.member_state.data))
         role = DelegationRole(form.role.data)
-        try:
-            services.appoint(actor=current_user._get_current_object(), user=user, member_state=member_state, role=role)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(
-                _("%(name)s is appointed to the delegation of %(state)s (%(role)s).",
-                  name=user.display_name, state=member_state.name, role=role.label)
-            )
-            return redirect(url_for("council.manage"))
+        answer = act(
+            lambda: services.appoint(actor=actor(), user=user, member_state=member_state, role=role),
+            form=form,
+            done=lambda _seat: _("%(name)s is appointed to the delegation of %(state)s (%(role)s).",
+                                 name=user.display_name, state=member_state.name, role=role.label),
+            then=url_for("council.manage"),
+        )
+        if answer is not None:
+            return answer
     return _manage_page(form)
 
 
 def _change_seat(seat_id: int, change, success_message):
-    """Authorise, load a seat (404), apply one seat service, commit, and go back to the council page.
-
-    The CSRF token was checked before the view ran (CSRFProtect guards every POST).
-    """
+    """Authorise, load a seat (404), apply one seat service (``change(actor=, seat=)``), and go back to the
+    council page with its result or refusal flashed (the CSRF token was checked before the view ran)."""
     require(can_manage_council(current_user))
     seat = db.get_or_404(DelegationSeat, seat_id)
     name = seat.user.display_name
-    try:
-        change(actor=current_user._get_current_object(), seat=seat)
-    except DomainError as error:
-        db.session.rollback()
-        flash_error(error.message)
-    else:
-        db.session.commit()
-        flash_success(success_message(name))
-    return redirect(url_for("council.manage"))
+    return act(lambda: change(actor=actor(), seat=seat), done=success_message(name), then=url_for("council.manage"))
 
 
 @bp.post("/secretariat/council/seats/<int:seat_id>/remove")

@@ -1,7 +1,8 @@
 """Expert profile services: plain functions that flush and never commit.
 
 An expert is listed in the directory while their account is active and they have an active
-membership in an approved think tank; anonymous visitors see only public profiles.
+membership in an approved think tank; anonymous visitors see only public profiles. Every member of a
+think tank has a profile: this module listens to ``thinktanks.services.member_joined`` and creates it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..errors import NotAllowed, ValidationFailed
 from ..extensions import db
 from ..reference.models import MemberState
 from ..sanitize import render_markdown
+from ..thinktanks import services as thinktanks
 from ..thinktanks.models import Membership, ThinkTank
 from .languages import is_language_code
 from .models import (
@@ -82,6 +84,29 @@ def ensure_profile(user) -> ExpertProfile:
         db.session.add(profile)
         db.session.flush()
     return profile
+
+
+def _give_member_a_profile(think_tank: ThinkTank, *, user) -> None:
+    """``thinktanks.services.member_joined``: every member of a think tank has an expert profile."""
+    ensure_profile(user)
+
+
+# Connected when this module is imported (the app factory imports it with the experts blueprint); blinker
+# keeps one receiver however often it is connected.
+thinktanks.member_joined.connect(_give_member_a_profile)
+
+
+def member_profiles(think_tank: ThinkTank, viewer) -> list[ExpertProfile]:
+    """The profiles of the think tank's active members that ``viewer`` may see, by name (its public page)."""
+    rows = db.session.execute(
+        select(Membership, ExpertProfile)
+        .join(ExpertProfile, ExpertProfile.user_id == Membership.user_id)
+        .where(Membership.think_tank_id == think_tank.id, Membership.is_active.is_(True))
+    ).all()
+    return sorted(
+        (profile for _membership, profile in rows if permissions.can_view_profile(viewer, profile)),
+        key=lambda profile: (profile.user.display_name.lower(), profile.user_id),
+    )
 
 
 def memberships_of(user) -> list[Membership]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import DomainError
 from ..extensions import db
 from ..permissions import can_have_profile, can_view_profile, require
 from ..reference.services import member_states
-from ..web import flash_success, show_error
+from ..web import act, actor, add_page_part
 from . import services
 from .forms import DirectoryFilterForm, ExpertProfileForm
 from .languages import language_name
@@ -24,24 +23,23 @@ EXPERTS_PER_PAGE = 20
 @bp.route("/account/profile", methods=["GET", "POST"])
 @login_required
 def edit_profile():
-    actor = current_user._get_current_object()
-    require(can_have_profile(actor, services.memberships_of(actor)))
-    profile = services.find_profile(actor.id)
+    user = actor()
+    require(can_have_profile(user, services.memberships_of(user)))
+    profile = services.find_profile(user.id)
     has_profile = profile is not None
     form = ExpertProfileForm(data=ExpertProfileForm.initial_data(profile), countries=services.country_options())
     if form.validate_on_submit():
-        try:
+        answer = act(
             # The profile row is made on the first save, so a GET never writes.
-            services.update_profile(
-                actor=actor, profile=profile or services.ensure_profile(actor), **form.profile_values()
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("Your expert profile is saved."))
-            return redirect(url_for("experts.edit_profile"))
+            lambda: services.update_profile(
+                actor=user, profile=profile or services.ensure_profile(user), **form.profile_values()
+            ),
+            form=form,
+            done=_("Your expert profile is saved."),
+            then=url_for("experts.edit_profile"),
+        )
+        if answer is not None:
+            return answer
     return render_template("experts/edit_profile.html", form=form, has_profile=has_profile)
 
 
@@ -74,3 +72,10 @@ def directory():
         think_tanks=think_tanks,
         language_name=language_name,
     )
+
+
+# --- What experts add to other packages' pages ---------------------------------------------------
+
+#: The public page of a think tank lists the profiles of its members that the viewer may see.
+add_page_part("thinktanks.show", "experts",
+              lambda *, think_tank, viewer: services.member_profiles(think_tank, viewer))

@@ -9,9 +9,10 @@ from flask_login import current_user
 
 from ..accounts import services as accounts
 from ..enums import Dimension, Role
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..i18n import COOKIE_MAX_AGE, COOKIE_NAME, is_working_language
 from ..security import safe_next_url
+from ..web import act, actor
 
 bp = Blueprint("main", __name__)
 
@@ -37,8 +38,12 @@ def set_language():
     if not is_working_language(language):
         abort(400)
     if current_user.is_authenticated:
-        accounts.set_locale(user=current_user._get_current_object(), locale=language)
-        db.session.commit()
+        return act(lambda: accounts.set_locale(user=actor(), locale=language),
+                   then=lambda _result: _switched_to(language))
+    return _switched_to(language)
+
+
+def _switched_to(language: str):
     response = redirect(_back(), code=303)
     response.set_cookie(COOKIE_NAME, language, max_age=COOKIE_MAX_AGE, samesite="Lax",
                         secure=request.is_secure, httponly=True)

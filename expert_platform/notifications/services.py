@@ -5,6 +5,10 @@ change it reports (a rolled-back change notifies nobody) and in a SAVEPOINT, so 
 the same event (a repeated cron run, two processes) adds nothing and sends no second email. Emails
 leave after commit (``mail.queue``) unless the recipient turned that kind off.
 
+Notifications listen to the signals of the packages whose changes they report (the workflow's ``transitioned``,
+the review's ``rapporteur_assigned``, ``review_shared`` and ``comment_added``): those packages never
+import this one.
+
 The text is written when a notification is shown (``describe``), for the viewer as they are then:
 if they can no longer see the proposal, they read that something changed on a proposal they cannot
 see, never its title.
@@ -29,6 +33,8 @@ from ..extensions import db
 from ..i18n import datetime_text, in_language_of
 from ..proposals import workflow
 from ..proposals.models import Proposal
+from ..review import rounds
+from ..review import services as review
 from .models import KEY_MAX_LENGTH, EmailSetting, Notification
 
 K = NotificationKind
@@ -90,8 +96,6 @@ def on_transition(proposal: Proposal, *, event, actor) -> None:
         notify(users=_authors(proposal), kind=K.RETURNED_FOR_REVISION, proposal=proposal,
                key=f"returned:{event.id}")
     elif action == ProposalAction.OPEN_CONSENSUS:
-        from ..review import rounds
-
         round_ = rounds.open_round_of(proposal)
         if round_ is not None:
             seats = rounds.current_members(row.delegation_id for row in round_.asked)
@@ -106,18 +110,21 @@ def on_transition(proposal: Proposal, *, event, actor) -> None:
                params={"endorsed": action == ProposalAction.ENDORSE})
 
 
-def rapporteur_assigned(*, assignment, proposal: Proposal) -> None:
+def on_rapporteur_assigned(proposal: Proposal, *, assignment) -> None:
+    """The review's ``rapporteur_assigned`` signal: tell the rapporteur."""
     notify(users=[assignment.user], kind=K.RAPPORTEUR_ASSIGNED, proposal=proposal,
            key=f"rapporteur:{assignment.id}")
 
 
-def review_shared(*, review, proposal: Proposal) -> None:
+def on_review_shared(proposal: Proposal, *, review) -> None:
+    """The review's ``review_shared`` signal: tell the authors."""
     notify(users=_authors(proposal), kind=K.COMMENT_SHARED, proposal=proposal, key=f"review:{review.id}",
            params={"review": True})
 
 
-def comment_added(*, comment, proposal: Proposal, parent) -> None:
-    """A comment shared with the authors tells them; an author's answer tells the thread's council author."""
+def on_comment_added(proposal: Proposal, *, comment, parent) -> None:
+    """The review's ``comment_added`` signal: a comment shared with the authors tells them; an author's
+    answer tells the thread's council author."""
     if comment.visibility != CommentVisibility.AUTHORS:
         return
     if comment.is_by_proposal_author:
@@ -132,8 +139,6 @@ def comment_added(*, comment, proposal: Proposal, parent) -> None:
 def remind(now: datetime | None = None) -> int:
     """Tell the members of each delegation that has not answered a round closing within 48 hours;
     once per round and person however often it runs. Returns how many notifications were written."""
-    from ..review import rounds
-
     now = now or utcnow()
     written = 0
     for round_ in rounds.rounds_to_remind(now):
@@ -147,8 +152,11 @@ def remind(now: datetime | None = None) -> int:
 
 
 def init_notifications(app) -> None:
-    """Listen to the workflow (connecting twice is harmless: blinker keeps one receiver)."""
+    """Listen to the workflow and the review (connecting twice is harmless: blinker keeps one receiver)."""
     workflow.transitioned.connect(on_transition)
+    review.rapporteur_assigned.connect(on_rapporteur_assigned)
+    review.review_shared.connect(on_review_shared)
+    review.comment_added.connect(on_comment_added)
 
 
 # --- reading and marking ------------------------------------------------------------------------

@@ -7,23 +7,19 @@ as they are now, so a page never says more than they may see.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..enums import NotificationKind
 from ..extensions import db
 from ..permissions import can_receive_notifications, can_view_notification, require
-from ..web import Page, flash_success
+from ..web import Page, act, actor
 from . import services
 from .forms import EmailSettingsForm
 from .models import Notification
 
 bp = Blueprint("notifications", __name__)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _unread_count() -> int:
@@ -59,7 +55,7 @@ def index():
     require(can_receive_notifications(current_user))
     only_unread = request.args.get("unread") == "1"
     page_number = max(request.args.get("page", 1, type=int), 1)
-    notifications, total = services.notifications_of(_actor(), page=page_number, only_unread=only_unread)
+    notifications, total = services.notifications_of(actor(), page=page_number, only_unread=only_unread)
     pages = max((total + services.PAGE_SIZE - 1) // services.PAGE_SIZE, 1)
     if page_number > pages:
         abort(404)
@@ -86,10 +82,8 @@ def _own_notification(notification_id: int) -> Notification:
 @login_required
 def mark_read(notification_id: int):
     notification = _own_notification(notification_id)
-    services.mark_read(actor=_actor(), notification=notification)
-    db.session.commit()
-    flash_success(_("The notification is marked as read."))
-    return redirect(url_for("notifications.index", **_listing_args()))
+    return act(lambda: services.mark_read(actor=actor(), notification=notification),
+               done=_("The notification is marked as read."), then=url_for("notifications.index", **_listing_args()))
 
 
 @bp.post("/notifications/<int:notification_id>/open", endpoint="open")
@@ -97,35 +91,31 @@ def mark_read(notification_id: int):
 def open_notification(notification_id: int):
     """Follow a notification's link, marking it read on the way."""
     notification = _own_notification(notification_id)
-    services.mark_read(actor=_actor(), notification=notification)
-    db.session.commit()
-    link = services.describe(notification, current_user).link
-    return redirect(link or url_for("notifications.index"))
+    return act(
+        lambda: services.mark_read(actor=actor(), notification=notification),
+        then=lambda _result: services.describe(notification, current_user).link or url_for("notifications.index"),
+    )
 
 
 @bp.post("/notifications/read-all")
 @login_required
 def mark_all_read():
     require(can_receive_notifications(current_user))
-    services.mark_all_read(actor=_actor())
-    db.session.commit()
-    flash_success(_("All your notifications are marked as read."))
-    return redirect(url_for("notifications.index", **_listing_args()))
+    return act(lambda: services.mark_all_read(actor=actor()), done=_("All your notifications are marked as read."),
+               then=url_for("notifications.index", **_listing_args()))
 
 
 @bp.route("/notifications/settings", methods=["GET", "POST"])
 @login_required
 def settings():
     require(can_receive_notifications(current_user))
-    viewer = _actor()
+    viewer = actor()
     form = EmailSettingsForm() if request.method == "POST" else EmailSettingsForm.prefilled(
         services.email_settings(viewer)
     )
     if form.validate_on_submit():
-        services.save_email_settings(actor=viewer, emailed=form.emailed.data or [])
-        db.session.commit()
-        flash_success(_("Your email settings are saved."))
-        return redirect(url_for("notifications.settings"))
+        return act(lambda: services.save_email_settings(actor=viewer, emailed=form.emailed.data or []),
+                   done=_("Your email settings are saved."), then=url_for("notifications.settings"))
     return render_template(
         "notifications/settings.html",
         form=form,

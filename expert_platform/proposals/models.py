@@ -74,12 +74,16 @@ class Proposal(db.Model):
     authors: Mapped[list[ProposalAuthor]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan", lazy="selectin", order_by="ProposalAuthor.id"
     )
+    # The authors and think tanks decide who may do what (permissions.py), so they come with every proposal.
+    # Its dimensions, member states, keywords and translations are read when used: a write (a position, a
+    # comment) loads its proposal two or three times and read none of them; pages that list several
+    # proposals' relations load them for all at once (``search.documents.INDEXED_RELATIONS``, the importer).
     dimensions: Mapped[list[ProposalDimension]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ProposalDimension.dimension"
+        cascade="all, delete-orphan", order_by="ProposalDimension.dimension"
     )
-    member_states: Mapped[list[ProposalMemberState]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    member_states: Mapped[list[ProposalMemberState]] = relationship(cascade="all, delete-orphan")
     keywords: Mapped[list[ProposalKeyword]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ProposalKeyword.keyword"
+        cascade="all, delete-orphan", order_by="ProposalKeyword.keyword"
     )
     think_tanks: Mapped[list[ProposalThinkTank]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     revisions: Mapped[list[ProposalRevision]] = relationship(
@@ -87,8 +91,7 @@ class Proposal(db.Model):
     )
     events: Mapped[list[ProposalEvent]] = relationship(back_populates="proposal", order_by="ProposalEvent.id")
     translations: Mapped[list[ProposalTranslation]] = relationship(
-        back_populates="proposal", cascade="all, delete-orphan", lazy="selectin",
-        order_by="ProposalTranslation.language",
+        back_populates="proposal", cascade="all, delete-orphan", order_by="ProposalTranslation.language",
     )
 
     def author_row(self, user) -> ProposalAuthor | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,17 +20,17 @@ from sqlalchemy import select
 from wtforms import HiddenField
 
 from ..enums import Dimension
-from ..errors import DomainError, render_error
+from ..errors import render_error
 from ..experts.languages import language_name
 from ..extensions import db
 from ..forms import ActionForm
 from ..permissions import can_edit_proposal, require
 from ..security import accepts_body_up_to, safe_next_url
-from ..web import flash_error, flash_success, show_error
+from ..web import act, actor, check_button
 from . import annexes, translations
 from .diff import word_diff_html
+from .loading import visible_proposal
 from .models import Annex, Proposal, ProposalRevision
-from .views import visible_proposal
 
 bp = Blueprint("revisions", __name__)
 log = logging.getLogger(__name__)
@@ -65,10 +65,6 @@ class Version:
 # --- Loading -----------------------------------------------------------------------------------
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 def _revision_of(proposal: Proposal, number: int) -> ProposalRevision:
     revision = None
     if 0 < number <= _MAX_ID:
@@ -89,8 +85,8 @@ def _annex_of(proposal: Proposal, annex_id: int) -> Annex:
     return annex
 
 
-def _back_to(form: ReturningForm, proposal: Proposal):
-    return redirect(safe_next_url(form.next.data, url_for(".annexes", proposal_id=proposal.id)))
+def _back_to(form: ReturningForm, proposal: Proposal) -> str:
+    return safe_next_url(form.next.data, url_for(".annexes", proposal_id=proposal.id))
 
 
 # --- Template helpers --------------------------------------------------------------------------
@@ -197,25 +193,19 @@ def upload_annex(proposal_id: int):
     if not form.validate_on_submit():
         return _annexes_page(proposal, form), 400
     folder = current_app.config["UPLOAD_DIR"]
-    try:
-        annex = annexes.add_annex(actor=_actor(), proposal=proposal, stream=form.file.data.stream,
+    answer = act(
+        lambda: annexes.add_annex(actor=actor(), proposal=proposal, stream=form.file.data.stream,
                                   file_name=form.file.data.filename, folder=folder,
-                                  max_bytes=current_app.config["ANNEX_MAX_BYTES"])
-    except annexes.AnnexTooLarge as error:
-        db.session.rollback()
-        return render_error(413, error.message)
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
-        return _annexes_page(proposal, form), 400
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        annexes.discard_file(folder, annex)
-        raise
-    flash_success(_("The annex %(name)s was added.", name=annex.original_name))
-    return _back_to(form, proposal)
+                                  max_bytes=current_app.config["ANNEX_MAX_BYTES"]),
+        form=form,
+        refusals={annexes.AnnexTooLarge: lambda error: render_error(413, error.message)},
+        undo=lambda annex: annexes.discard_file(folder, annex),
+        done=lambda annex: _("The annex %(name)s was added.", name=annex.original_name),
+        then=lambda _annex: _back_to(form, proposal),
+    )
+    if answer is not None:
+        return answer
+    return _annexes_page(proposal, form), 400
 
 
 @bp.errorhandler(413)
@@ -231,18 +221,12 @@ def remove_annex(proposal_id: int, annex_id: int):
     proposal = visible_proposal(proposal_id)
     annex = _annex_of(proposal, annex_id)
     require(can_edit_proposal(current_user, proposal))
-    form = ReturningForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        annexes.remove_annex(actor=_actor(), proposal=proposal, annex=annex)
-    except DomainError as error:
-        db.session.rollback()
-        flash_error(error.message)
-    else:
-        db.session.commit()
-        flash_success(_("The annex %(name)s was removed.", name=annex.original_name))
-    return _back_to(form, proposal)
+    form = check_button(ReturningForm())
+    return act(
+        lambda: annexes.remove_annex(actor=actor(), proposal=proposal, annex=annex),
+        done=lambda _result: _("The annex %(name)s was removed.", name=annex.original_name),
+        then=lambda _result: _back_to(form, proposal),
+    )
 
 
 @bp.get("/proposals/<int:proposal_id>/annexes/<int:annex_id>")

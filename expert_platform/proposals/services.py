@@ -279,7 +279,7 @@ def register_statement(*, viewer, filters: RegisterFilters):
 
     statement = (
         select(Proposal)
-        .where(permissions.visible_proposals_condition(viewer))
+        .where(permissions.visible_proposals_condition(viewer, Proposal, coauthored_by))
         .options(lazyload(Proposal.authors), lazyload(Proposal.dimensions), lazyload(Proposal.member_states),
                  lazyload(Proposal.keywords), lazyload(Proposal.think_tanks))
         .order_by(Proposal.updated_at.desc(), Proposal.id.desc())

@@ -7,16 +7,15 @@ or re-render the form with everything typed kept.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import sanitize
 from ..accounts.services import find_user_by_email
-from ..archive.exports import citation_text
 from ..enums import AuthorStatus, ProposalAction, ProposalState
-from ..errors import DomainError, ValidationFailed, recover_refused_token
+from ..errors import InvalidTransition, NotAllowed, recover_refused_token
 from ..experts.languages import language_name
 from ..extensions import db
 from ..forms import ActionForm
@@ -34,13 +33,8 @@ from ..permissions import (
     require,
 )
 from ..reference.services import member_states
-from ..review import rounds
-from ..review import services as review_services
-from ..review import web as review_web
-from ..review.models import Review
-from ..search import service as search_service
 from ..thinktanks.models import ThinkTank
-from ..web import flash_error, flash_success, get_child_or_404, show_error
+from ..web import act, actor, check_button, get_child_or_404, page_parts, run_before_page
 from . import coauthors, services, translations, workflow
 from .forms import (
     ANSWER_ACCEPT,
@@ -52,6 +46,7 @@ from .forms import (
     RegisterFilterForm,
     TranslationForm,
 )
+from .loading import visible_proposal
 from .models import REFERENCE_PATTERN, Proposal, ProposalAuthor, ProposalEvent, ProposalThinkTank
 
 bp = Blueprint("proposals", __name__)
@@ -78,19 +73,6 @@ MY_PROPOSALS_ORDER = (
 
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
-def visible_proposal(proposal_id: int) -> Proposal:
-    """The proposal, or 404 when it does not exist or the viewer may not see it (a draft, for anyone
-    but its co-authors: the same page as for a missing id, so a draft's existence never shows)."""
-    proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or not can_view_proposal(current_user, proposal):
-        abort(404)
-    return proposal
-
-
 def _author_of(proposal: Proposal, author_id: int) -> ProposalAuthor:
     """An author row of this proposal; 404 for a missing one or one of another proposal."""
     return get_child_or_404(ProposalAuthor, author_id, proposal_id=proposal.id)
@@ -102,7 +84,7 @@ def _author_of(proposal: Proposal, author_id: int) -> ProposalAuthor:
 @bp.get("/proposals/mine")
 @login_required
 def mine():
-    viewer = _actor()
+    viewer = actor()
     proposals = db.session.scalars(
         select(Proposal)
         .join(ProposalAuthor, ProposalAuthor.proposal_id == Proposal.id)
@@ -175,15 +157,14 @@ def new():
     if _wants_preview():
         return _new_page(form, preview=_preview(form))
     if form.validate_on_submit():
-        try:
-            proposal = services.create_draft(actor=_actor(), content=form.content())
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("Your draft is saved. Only you and the co-authors you invite can see it."))
-            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+        answer = act(
+            lambda: services.create_draft(actor=actor(), content=form.content()),
+            form=form,
+            done=_("Your draft is saved. Only you and the co-authors you invite can see it."),
+            then=lambda proposal: url_for("proposals.show", proposal_id=proposal.id),
+        )
+        if answer is not None:
+            return answer
     return _new_page(form)
 
 
@@ -211,26 +192,29 @@ def edit(proposal_id: int):
     if _wants_preview():
         return _edit_page(proposal, form, preview=_preview(form))
     if form.validate_on_submit():
-        try:
-            services.save_content(
-                actor=_actor(),
+        answer = act(
+            lambda: services.save_content(
+                actor=actor(),
                 proposal=proposal,
                 content=form.content(),
                 opened_at_version=int(form.opened_at_version.data),
-            )
-        except services.EditConflict as conflict:
-            db.session.rollback()  # also expires the proposal: what follows reads the stored version
-            form.opened_at_version.data = str(conflict.proposal.version)
-            form.form_errors.append(conflict.message)
-            return _edit_page(conflict.proposal, form, stored=conflict.proposal, status=409)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("Your changes are saved."))
-            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+            ),
+            form=form,
+            refusals={services.EditConflict: lambda conflict: _edit_conflict(form, conflict)},
+            done=_("Your changes are saved."),
+            then=url_for("proposals.show", proposal_id=proposal.id),
+        )
+        if answer is not None:
+            return answer
     return _edit_page(proposal, form)
+
+
+def _edit_conflict(form: EditProposalForm, conflict: services.EditConflict):
+    """A co-author saved meanwhile: the form as typed beside the stored version (the rollback expired the
+    proposal, so it is read as stored), to merge and save again."""
+    form.opened_at_version.data = str(conflict.proposal.version)
+    form.form_errors.append(conflict.message)
+    return _edit_page(conflict.proposal, form, stored=conflict.proposal, status=409)
 
 
 def _edit_page(proposal: Proposal, form: EditProposalForm, *, preview: dict | None = None,
@@ -336,7 +320,7 @@ bp.record_once(_register_token_recovery)
 @bp.get("/proposals/<int:proposal_id>")
 def show(proposal_id: int):
     proposal = visible_proposal(proposal_id)
-    review_web.settle_if_due(proposal)
+    run_before_page("proposals.show", proposal=proposal, viewer=current_user)  # settles a due round (review)
     return _proposal_page(proposal)
 
 
@@ -349,7 +333,7 @@ def permalink(reference: str):
     proposal = db.session.scalar(select(Proposal).where(Proposal.reference == reference))
     if proposal is None or not can_view_proposal(current_user, proposal):
         abort(404)
-    review_web.settle_if_due(proposal)
+    run_before_page("proposals.show", proposal=proposal, viewer=current_user)  # settles a due round (review)
     return _proposal_page(proposal)
 
 
@@ -362,6 +346,7 @@ def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None
     action_forms = {action: ActionNoteForm(formdata=None) for action in _author_actions(proposal)}
     texts = translations.texts_of_proposal(proposal)
     can_edit = can_edit_proposal(viewer, proposal)
+    can_manage = can_manage_coauthors(viewer, proposal)
     if failed_action is not None and failed_action[0] in action_forms:
         action_forms[failed_action[0]] = failed_action[1]
     return render_template(
@@ -377,13 +362,13 @@ def _proposal_page(proposal: Proposal, *, invite_form: InviteCoauthorForm | None
         shown=translations.chosen_text(texts, request.args.get("text")),
         text_link=_text_link(proposal),
         translation_slots=_translation_slots(proposal) if can_edit else [],
-        can_manage=can_manage_coauthors(viewer, proposal),
-        invite_form=invite_form or InviteCoauthorForm(formdata=None),
+        can_manage=can_manage,
+        # Only for who may invite: a form's CSRF token would give every anonymous reader a session cookie.
+        invite_form=invite_form or (InviteCoauthorForm(formdata=None) if can_manage else None),
         language_name=language_name,
-        shared_reviews=_reviews_shared_with(viewer, proposal),
-        decision=rounds.decision_record_of(proposal),
-        related=search_service.more_like_this(proposal, viewer) if proposal.state == S.ENDORSED else [],
-        citation=citation_text(proposal) if proposal.state == S.ENDORSED and proposal.reference else None,
+        # ``shared_reviews`` and ``decision`` (the review package adds them), ``related`` and ``citation``
+        # (the archive package): proposals imports neither.
+        **page_parts("proposals.show", proposal=proposal, viewer=viewer),
     ), status
 
 
@@ -401,17 +386,6 @@ def _translation_slots(proposal: Proposal) -> list[tuple[str, str, object]]:
     return [
         (code, LANGUAGE_NAMES[code], translations.translation_in(proposal, code))
         for code in translations.translatable_languages(proposal)
-    ]
-
-
-def _reviews_shared_with(viewer, proposal: Proposal) -> list[tuple[Review, str]]:
-    """For the co-authors, the reviews the secretariat shared with them, each with its signature
-    (the council reads every review in the review workspace instead)."""
-    if not can_act_as_author(viewer, proposal):
-        return []
-    return [
-        (review, review_services.rapporteur_label(review, viewer, proposal))
-        for review in review_services.visible_reviews(proposal, viewer)
     ]
 
 
@@ -486,9 +460,9 @@ _ACTION_DONE = {
 }
 
 
-@bp.post("/proposals/<int:proposal_id>/actions/<action>")
+@bp.post("/proposals/<int:proposal_id>/actions/<action>", endpoint="act")
 @login_required
-def act(proposal_id: int, action: str):
+def take_action(proposal_id: int, action: str):
     proposal = visible_proposal(proposal_id)
     try:
         chosen = ProposalAction(action)
@@ -499,19 +473,17 @@ def act(proposal_id: int, action: str):
     require(can_act_as_author(current_user, proposal))
     form = ActionNoteForm()
     if form.validate_on_submit():
-        try:
-            workflow.transition(proposal, chosen, actor=_actor(), note=form.note.data)
-        except ValidationFailed as error:  # a note or content to complete: the note typed stays in its form
-            db.session.rollback()
-            show_error(form, error)
-        except DomainError as error:  # the state changed meanwhile: show the proposal as it is now
-            db.session.rollback()
-            flash_error(error.message)
-            return redirect(url_for("proposals.show", proposal_id=proposal.id))
-        else:
-            db.session.commit()
-            flash_success(_ACTION_DONE[chosen](proposal))
-            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+        answer = act(
+            lambda: workflow.transition(proposal, chosen, actor=actor(), note=form.note.data),
+            form=form,
+            # A note or content to complete (ValidationFailed) stays in its form; the other refusals of
+            # ``transition`` mean the state changed meanwhile: the proposal is shown as it is now.
+            flashed=(InvalidTransition, NotAllowed),
+            done=lambda _event: _ACTION_DONE[chosen](proposal),
+            then=url_for("proposals.show", proposal_id=proposal.id),
+        )
+        if answer is not None:
+            return answer
     return _proposal_page(proposal, failed_action=(chosen, form))
 
 
@@ -525,31 +497,15 @@ def invite_coauthor(proposal_id: int):
     require(can_manage_coauthors(current_user, proposal))
     form = InviteCoauthorForm()
     if form.validate_on_submit():
-        try:
-            row = coauthors.invite(actor=_actor(), proposal=proposal, user=find_user_by_email(form.email.data))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("%(name)s is invited to co-author and has been emailed.", name=row.user.display_name))
-            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+        answer = act(
+            lambda: coauthors.invite(actor=actor(), proposal=proposal, user=find_user_by_email(form.email.data)),
+            form=form,
+            done=lambda row: _("%(name)s is invited to co-author and has been emailed.", name=row.user.display_name),
+            then=url_for("proposals.show", proposal_id=proposal.id),
+        )
+        if answer is not None:
+            return answer
     return _proposal_page(proposal, invite_form=form)
-
-
-def _coauthor_button(proposal: Proposal, change, success_message: str):
-    """Run one co-author service behind a button of the proposal page, then go back to it."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        change()
-    except DomainError as error:
-        db.session.rollback()
-        flash_error(error.message)
-    else:
-        db.session.commit()
-        flash_success(success_message)
-    return redirect(url_for("proposals.show", proposal_id=proposal.id))
 
 
 @bp.post("/proposals/<int:proposal_id>/coauthors/<int:author_id>/remove")
@@ -559,10 +515,11 @@ def remove_coauthor(proposal_id: int, author_id: int):
     author = _author_of(proposal, author_id)
     require(can_manage_coauthors(current_user, proposal))
     name = author.user.display_name
-    return _coauthor_button(
-        proposal,
-        lambda: coauthors.remove(actor=_actor(), proposal=proposal, author=author),
-        _("%(name)s is no longer an author of this proposal.", name=name),
+    check_button()
+    return act(
+        lambda: coauthors.remove(actor=actor(), proposal=proposal, author=author),
+        done=_("%(name)s is no longer an author of this proposal.", name=name),
+        then=url_for("proposals.show", proposal_id=proposal.id),
     )
 
 
@@ -572,10 +529,11 @@ def hand_lead(proposal_id: int, author_id: int):
     proposal = visible_proposal(proposal_id)
     author = _author_of(proposal, author_id)
     require(can_manage_coauthors(current_user, proposal))
-    return _coauthor_button(
-        proposal,
-        lambda: coauthors.hand_lead(actor=_actor(), proposal=proposal, to=author),
-        _("%(name)s now leads the proposal.", name=author.user.display_name),
+    check_button()
+    return act(
+        lambda: coauthors.hand_lead(actor=actor(), proposal=proposal, to=author),
+        done=_("%(name)s now leads the proposal.", name=author.user.display_name),
+        then=url_for("proposals.show", proposal_id=proposal.id),
     )
 
 
@@ -592,18 +550,19 @@ def answer_invitation(proposal_id: int):
     if answer not in (ANSWER_ACCEPT, ANSWER_DECLINE) or not ActionForm().validate_on_submit():
         abort(400)
     accept = answer == ANSWER_ACCEPT
-    try:
-        coauthors.respond(actor=_actor(), proposal=proposal, accept=accept)
-    except DomainError as error:
-        db.session.rollback()
-        flash_error(error.message)
-        return redirect(url_for("proposals.mine"))
-    db.session.commit()
-    if accept:
-        flash_success(_("You are now a co-author of “%(title)s”.", title=proposal.title))
-        return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    flash_success(_("You declined to co-author “%(title)s”.", title=proposal.title))
-    return redirect(url_for("proposals.mine"))
+
+    def respond() -> bool:
+        coauthors.respond(actor=actor(), proposal=proposal, accept=accept)
+        return accept
+
+    return act(
+        respond,
+        done=lambda accepted: (_("You are now a co-author of “%(title)s”.", title=proposal.title) if accepted
+                               else _("You declined to co-author “%(title)s”.", title=proposal.title)),
+        # A refusal (None) goes back to "My proposals", as a declined invitation does.
+        then=lambda accepted: url_for("proposals.show", proposal_id=proposal.id) if accepted
+        else url_for("proposals.mine"),
+    )
 
 
 # --- Translations ------------------------------------------------------------------------------
@@ -639,24 +598,23 @@ def translation(proposal_id: int, language: str):
     if _wants_preview():
         return _translation_page(proposal, language, form, preview=_preview(form))
     if form.validate_on_submit():
-        try:
-            translations.save_translation(actor=_actor(), proposal=proposal, language=language,
-                                          content=form.content(), opened_at_version=int(form.opened_at_version.data))
-        except services.EditConflict:
-            db.session.rollback()
-            return _kept_text_page(
+        answer = act(
+            lambda: translations.save_translation(
+                actor=actor(), proposal=proposal, language=language, content=form.content(),
+                opened_at_version=int(form.opened_at_version.data),
+            ),
+            form=form,
+            refusals={services.EditConflict: lambda _conflict: _kept_text_page(
                 _("A co-author saved this proposal after you opened the translation. Your text was not saved; it "
                   "is kept below: copy it, open the translation again and merge it there."),
                 status=409,
                 back_url=url_for("proposals.translation", proposal_id=proposal.id, language=language),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("The translation is saved."))
-            return redirect(url_for("proposals.show", proposal_id=proposal.id, text=language))
+            )},
+            done=_("The translation is saved."),
+            then=url_for("proposals.show", proposal_id=proposal.id, text=language),
+        )
+        if answer is not None:
+            return answer
     return _translation_page(proposal, language, form)
 
 
@@ -687,14 +645,9 @@ def remove_translation(proposal_id: int, language: str):
     if request.method == "GET":
         return render_template("proposals/remove_translation.html", proposal=proposal, translation=stored,
                                language_autonym=LANGUAGE_NAMES[language], form=form)
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        translations.remove_translation(actor=_actor(), proposal=proposal, language=language)
-    except DomainError as error:
-        db.session.rollback()
-        flash_error(error.message)
-    else:
-        db.session.commit()
-        flash_success(_("The translation is removed."))
-    return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    check_button(form)
+    return act(
+        lambda: translations.remove_translation(actor=actor(), proposal=proposal, language=language),
+        done=_("The translation is removed."),
+        then=url_for("proposals.show", proposal_id=proposal.id),
+    )

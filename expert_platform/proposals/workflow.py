@@ -59,26 +59,37 @@ class Transition:
     #: The timestamp column set when it happens.
     stamp: str
     note_required: bool = False
-    #: When it may happen beyond who: (proposal, now) -> None, or why not (the consensus rounds).
-    condition: Callable[[Proposal, datetime], str | None] | None = None
+    #: It may happen only when the condition registered for its action holds (``register_condition``).
+    conditional: bool = False
 
 
-def _round_opened(proposal: Proposal, now: datetime) -> str | None:
-    from ..review.rounds import refusal_to_open
+#: A condition beyond who may act: (proposal, now) -> None, or why not.
+Condition = Callable[[Proposal, datetime], str | None]
 
-    return refusal_to_open(proposal, now)
-
-
-def _consensus_rule_met(proposal: Proposal, now: datetime) -> str | None:
-    from ..review.rounds import refusal_to_endorse
-
-    return refusal_to_endorse(proposal, now)
+#: action -> its condition, registered by the package the condition belongs to: ``review`` registers the
+#: consensus rounds' when ``review.rounds`` is imported (the app factory imports it with the blueprints),
+#: so the workflow never imports ``review`` (ARCHITECTURE.md section 3).
+CONDITIONS: dict[ProposalAction, Condition] = {}
 
 
-def _deadline_passed_without_consensus(proposal: Proposal, now: datetime) -> str | None:
-    from ..review.rounds import refusal_to_close
+def register_condition(action: ProposalAction, condition: Condition) -> None:
+    """Make ``condition`` the one that must hold for ``action`` (a conditional transition's); registering
+    an action again replaces its condition."""
+    CONDITIONS[ProposalAction(action)] = condition
 
-    return refusal_to_close(proposal, now)
+
+def refusal(proposal: Proposal, action: ProposalAction, rule: Transition, now: datetime) -> str | None:
+    """Why ``rule`` (the transition of ``action``) may not happen at ``now`` beyond who acts, or None.
+
+    Raises LookupError for a conditional transition whose condition nobody registered: refusing it
+    silently would hide a missing import, allowing it would skip the rule.
+    """
+    if not rule.conditional:
+        return None
+    condition = CONDITIONS.get(action)
+    if condition is None:
+        raise LookupError(f"no condition is registered for the workflow action {action.value!r}")
+    return condition(proposal, now)
 
 
 _AUTHOR = permissions.can_act_as_author
@@ -93,13 +104,9 @@ TRANSITIONS: dict[tuple[ProposalState, ProposalAction], Transition] = {
     (S.IN_REVIEW, A.RETURN_FOR_REVISION): Transition(S.CHANGES_REQUESTED, _SECRETARIAT, "returned_at", True),
     (S.CONSENSUS, A.RETURN_FOR_REVISION): Transition(S.CHANGES_REQUESTED, _SECRETARIAT, "returned_at", True),
     (S.CHANGES_REQUESTED, A.RESUBMIT): Transition(S.SUBMITTED, _AUTHOR, "last_submitted_at"),
-    (S.IN_REVIEW, A.OPEN_CONSENSUS): Transition(
-        S.CONSENSUS, _SECRETARIAT, "consensus_opened_at", condition=_round_opened
-    ),
-    (S.CONSENSUS, A.ENDORSE): Transition(S.ENDORSED, _SYSTEM, "endorsed_at", condition=_consensus_rule_met),
-    (S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS): Transition(
-        S.NOT_ENDORSED, _SECRETARIAT, "closed_at", condition=_deadline_passed_without_consensus
-    ),
+    (S.IN_REVIEW, A.OPEN_CONSENSUS): Transition(S.CONSENSUS, _SECRETARIAT, "consensus_opened_at", conditional=True),
+    (S.CONSENSUS, A.ENDORSE): Transition(S.ENDORSED, _SYSTEM, "endorsed_at", conditional=True),
+    (S.CONSENSUS, A.CLOSE_WITHOUT_CONSENSUS): Transition(S.NOT_ENDORSED, _SECRETARIAT, "closed_at", conditional=True),
     (S.DRAFT, A.WITHDRAW): Transition(S.WITHDRAWN, _AUTHOR, "withdrawn_at"),
     (S.SUBMITTED, A.WITHDRAW): Transition(S.WITHDRAWN, _AUTHOR, "withdrawn_at"),
     (S.IN_REVIEW, A.WITHDRAW): Transition(S.WITHDRAWN, _AUTHOR, "withdrawn_at"),
@@ -122,7 +129,7 @@ def available_actions(proposal: Proposal, actor, now: datetime | None = None) ->
         for (state, action), rule in TRANSITIONS.items()
         if state == proposal.state
         and rule.allowed(actor, proposal)
-        and (rule.condition is None or rule.condition(proposal, now) is None)
+        and refusal(proposal, action, rule, now) is None
     ]
 
 
@@ -149,10 +156,9 @@ def transition(proposal: Proposal, action: ProposalAction | str, *, actor, note:
     if not rule.allowed(actor, proposal):
         raise NotAllowed(_("You may not take this action on this proposal."))
     now = now or utcnow()
-    if rule.condition is not None:
-        refusal = rule.condition(proposal, now)
-        if refusal is not None:
-            raise InvalidTransition(refusal)
+    refused = refusal(proposal, action, rule, now)
+    if refused is not None:
+        raise InvalidTransition(refused)
     cleaned_note = (note or "").strip() or None
     if rule.note_required and not cleaned_note:
         raise ValidationFailed("note", _("Write a note to the authors saying what to change."))

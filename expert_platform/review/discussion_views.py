@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..enums import CommentVisibility
-from ..errors import DomainError
-from ..extensions import db
 from ..permissions import (
     can_comment_as_council,
     can_reply_to_comment,
@@ -24,9 +22,9 @@ from ..permissions import (
     can_view_discussion,
     require,
 )
+from ..proposals.loading import visible_proposal
 from ..proposals.models import Proposal
-from ..proposals.views import visible_proposal
-from ..web import flash_success, get_child_or_404, show_error
+from ..web import act, actor, get_child_or_404
 from . import services
 from .discussion_forms import CommentForm
 from .models import Comment
@@ -42,10 +40,6 @@ class Thread:
     comment: Comment
     replies: list[Comment] = field(default_factory=list)
     may_reply: bool = False
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def threads_of(proposal: Proposal, viewer) -> list[Thread]:
@@ -97,16 +91,15 @@ def add(proposal_id: int):
     else:
         require(can_reply_to_comment(current_user, proposal, parent))
     if form.validate_on_submit():
-        try:
-            comment = services.add_comment(actor=_actor(), proposal=proposal, body=form.body.data,
-                                           visibility=form.visibility.data or None, parent=parent)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("Your answer is posted.") if parent is not None else _("Your comment is posted."))
-            return redirect(url_for("discussion.show", proposal_id=proposal.id, _anchor=f"comment-{comment.id}"))
+        answer = act(
+            lambda: services.add_comment(actor=actor(), proposal=proposal, body=form.body.data,
+                                         visibility=form.visibility.data or None, parent=parent),
+            form=form,
+            done=_("Your answer is posted.") if parent is not None else _("Your comment is posted."),
+            then=lambda comment: url_for("discussion.show", proposal_id=proposal.id, _anchor=f"comment-{comment.id}"),
+        )
+        if answer is not None:
+            return answer
     if parent is None:
         return _page(proposal, new_form=form, status=400)
     return _page(proposal, reply_to=parent.id, reply_form=form, status=400)

@@ -112,6 +112,13 @@ def refusal_to_close_round(round_: ConsensusRound | None, now: datetime) -> str 
     return None
 
 
+# The workflow's conditions of the consensus transitions belong to the rounds: registered with it here, so
+# that ``proposals`` never imports ``review`` (ARCHITECTURE.md section 3).
+workflow.register_condition(ProposalAction.OPEN_CONSENSUS, refusal_to_open)
+workflow.register_condition(ProposalAction.ENDORSE, refusal_to_endorse)
+workflow.register_condition(ProposalAction.CLOSE_WITHOUT_CONSENSUS, refusal_to_close)
+
+
 @dataclass
 class Tally:
     """The positions of a round by delegation name, for the decision record and the council's view."""

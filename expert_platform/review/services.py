@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,16 @@ from .models import (
     RapporteurAssignment,
     Review,
 )
+
+_signals = Namespace()
+#: Sent inside the change's transaction (a rolled-back change tells nobody); ``notifications`` listens, so
+#: ``review`` does not need to know who is told (ARCHITECTURE.md section 7.16).
+#: ``send(proposal, assignment=...)`` when a rapporteur is assigned.
+rapporteur_assigned = _signals.signal("review-rapporteur-assigned")
+#: ``send(proposal, review=...)`` when a review is first shared with the authors.
+review_shared = _signals.signal("review-shared")
+#: ``send(proposal, comment=..., parent=...)`` when a comment or an answer is posted.
+comment_added = _signals.signal("review-comment-added")
 
 # --- reading ------------------------------------------------------------------------------------
 
@@ -229,9 +240,7 @@ def assign_rapporteur(*, actor, proposal: Proposal, user: User,
         + (" with a waiver" if conflicts else ""),
         details={"proposal": proposal.reference, "conflicts": assignment.conflicts, "waiver": assignment.waiver_reason},
     )
-    from ..notifications import services as notifications
-
-    notifications.rapporteur_assigned(assignment=assignment, proposal=proposal)
+    rapporteur_assigned.send(proposal, assignment=assignment)
     return assignment
 
 
@@ -319,9 +328,7 @@ def share_review(*, actor, proposal: Proposal, review: Review, with_name: bool =
         details={"proposal": proposal.reference, "with_name": bool(with_name)},
     )
     if first_time:
-        from ..notifications import services as notifications
-
-        notifications.review_shared(review=review, proposal=proposal)
+        review_shared.send(proposal, review=review)
     return review
 
 
@@ -384,9 +391,7 @@ def add_comment(*, actor, proposal: Proposal, body: str, visibility: CommentVisi
     )
     db.session.add(comment)
     db.session.flush()
-    from ..notifications import services as notifications
-
-    notifications.comment_added(comment=comment, proposal=proposal, parent=parent)
+    comment_added.send(proposal, comment=comment, parent=parent)
     return comment
 
 

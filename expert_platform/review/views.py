@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.models import User
 from ..database import utcnow
 from ..enums import ProposalAction
-from ..errors import DomainError, InvalidTransition
+from ..errors import InvalidTransition
 from ..extensions import db
-from ..forms import ActionForm
 from ..i18n import datetime_text
 from ..permissions import (
     can_assign_rapporteurs,
@@ -35,9 +34,9 @@ from ..permissions import (
     require,
 )
 from ..proposals import workflow
+from ..proposals.loading import visible_proposal
 from ..proposals.models import Proposal
-from ..proposals.views import visible_proposal
-from ..web import flash_error, flash_success, get_child_or_404, show_error
+from ..web import act, actor, check_button, get_child_or_404
 from . import rounds, services
 from .forms import (
     AssignRapporteurForm,
@@ -54,10 +53,6 @@ from .web import settle_if_due
 bp = Blueprint("review", __name__)
 
 A = ProposalAction
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _deliberated_proposal(proposal_id: int) -> Proposal:
@@ -176,41 +171,21 @@ def _history(round_) -> list[tuple]:
 
 
 def _submit(proposal: Proposal, form, form_name: str, change, done):
-    """Validate ``form``, run one service (``change(form)``), commit and go back with ``done(result)``
-    flashed; a refusal re-renders the workspace with the form as typed and the error (400)."""
+    """Validate ``form`` and act (``change(form)``), going back with ``done(result)`` flashed; a refusal
+    re-renders the workspace with the form as typed and the error (400), except InvalidTransition: the
+    proposal moved on meanwhile, so it is flashed on the page as it is now."""
     if form.validate_on_submit():
-        try:
-            result = change(form)
-        except InvalidTransition as error:  # the proposal moved on meanwhile: show it as it is now
-            db.session.rollback()
-            flash_error(error.message)
-            return redirect(_back_to(proposal))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(done(result))
-            return redirect(_back_to(proposal))
+        answer = act(lambda: change(form), form=form, flashed=(InvalidTransition,), done=done,
+                     then=_back(proposal))
+        if answer is not None:
+            return answer
     return _workspace_page(proposal, status=400, **{form_name: form})
 
 
-def _button(proposal: Proposal, change, done):
-    """A button with no input: one service, then back to the page with its result or refusal flashed.
-
-    The CSRF token was checked before the view ran (CSRFProtect guards every POST).
-    """
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        result = change()
-    except DomainError as error:
-        db.session.rollback()
-        flash_error(error.message)
-    else:
-        db.session.commit()
-        flash_success(done(result))
-    return redirect(_back_to(proposal))
+def _back(proposal: Proposal):
+    """Where the workspace's buttons and forms lead after acting (``_back_to``, worked out once the change
+    is made), with the result or refusal flashed."""
+    return lambda _result: _back_to(proposal)
 
 
 @bp.post("/proposals/<int:proposal_id>/review/start")
@@ -218,10 +193,11 @@ def _button(proposal: Proposal, change, done):
 def start(proposal_id: int):
     proposal = visible_proposal(proposal_id)
     require(can_steer_proposal(current_user, proposal))
-    return _button(
-        proposal,
-        lambda: services.start_review(actor=_actor(), proposal=proposal),
-        lambda _event: _("The review has started. Assign rapporteurs, then open a consensus round."),
+    check_button()
+    return act(
+        lambda: services.start_review(actor=actor(), proposal=proposal),
+        done=lambda _event: _("The review has started. Assign rapporteurs, then open a consensus round."),
+        then=_back(proposal),
     )
 
 
@@ -232,7 +208,7 @@ def return_for_revision(proposal_id: int):
     require(can_steer_proposal(current_user, proposal))
     return _submit(
         proposal, ReturnForRevisionForm(), "return_form",
-        lambda form: services.return_for_revision(actor=_actor(), proposal=proposal, note=form.note.data),
+        lambda form: services.return_for_revision(actor=actor(), proposal=proposal, note=form.note.data),
         lambda _event: _("%(reference)s is returned to its authors for revision.", reference=proposal.reference),
     )
 
@@ -246,7 +222,7 @@ def assign(proposal_id: int):
     return _submit(
         proposal, AssignRapporteurForm(candidates=candidates), "assign_form",
         lambda form: services.assign_rapporteur(
-            actor=_actor(), proposal=proposal, user=db.session.get(User, int(form.user_id.data)),
+            actor=actor(), proposal=proposal, user=db.session.get(User, int(form.user_id.data)),
             waiver_reason=form.waiver_reason.data,
         ),
         lambda assignment: _("%(name)s is rapporteur %(number)d of this proposal.",
@@ -261,10 +237,11 @@ def unassign(proposal_id: int, assignment_id: int):
     assignment = get_child_or_404(RapporteurAssignment, assignment_id, proposal_id=proposal.id)
     require(can_assign_rapporteurs(current_user, proposal))
     name = assignment.user.display_name
-    return _button(
-        proposal,
-        lambda: services.remove_rapporteur(actor=_actor(), proposal=proposal, assignment=assignment),
-        lambda _result: _("%(name)s is no longer a rapporteur of this proposal.", name=name),
+    check_button()
+    return act(
+        lambda: services.remove_rapporteur(actor=actor(), proposal=proposal, assignment=assignment),
+        done=lambda _result: _("%(name)s is no longer a rapporteur of this proposal.", name=name),
+        then=_back(proposal),
     )
 
 
@@ -275,7 +252,7 @@ def save_review(proposal_id: int):
     require(can_write_review(current_user, proposal, services.assignment_of(proposal, current_user)))
     return _submit(
         proposal, ReviewForm(), "review_form",
-        lambda form: services.save_review(actor=_actor(), proposal=proposal,
+        lambda form: services.save_review(actor=actor(), proposal=proposal,
                                           recommendation=form.recommendation.data, assessment=form.assessment.data),
         lambda review: _("Your review of revision %(number)d is saved.", number=review.revision_number),
     )
@@ -287,19 +264,17 @@ def share(proposal_id: int, review_id: int):
     proposal = visible_proposal(proposal_id)
     review = get_child_or_404(Review, review_id, proposal_id=proposal.id)
     require(can_share_review(current_user, proposal))
-    form = ShareReviewForm()
-    if not form.validate_on_submit():
-        abort(400)
-    return _button(
-        proposal,
-        lambda: services.share_review(actor=_actor(), proposal=proposal, review=review,
+    form = check_button(ShareReviewForm())
+    return act(
+        lambda: services.share_review(actor=actor(), proposal=proposal, review=review,
                                       with_name=form.with_name.data),
-        lambda review: (
+        done=lambda review: (
             _("The review is shared with the authors, with %(name)s's name.",
               name=review.assignment.user.display_name) if review.is_shared_with_name
             else _("The review is shared with the authors as “Rapporteur %(number)d”.",
                    number=review.assignment.number)
         ),
+        then=_back(proposal),
     )
 
 
@@ -309,10 +284,11 @@ def unshare(proposal_id: int, review_id: int):
     proposal = visible_proposal(proposal_id)
     review = get_child_or_404(Review, review_id, proposal_id=proposal.id)
     require(can_share_review(current_user, proposal))
-    return _button(
-        proposal,
-        lambda: services.unshare_review(actor=_actor(), proposal=proposal, review=review),
-        lambda _review: _("The review is no longer shared with the authors."),
+    check_button()
+    return act(
+        lambda: services.unshare_review(actor=actor(), proposal=proposal, review=review),
+        done=lambda _review: _("The review is no longer shared with the authors."),
+        then=_back(proposal),
     )
 
 
@@ -323,7 +299,7 @@ def open_round(proposal_id: int):
     require(can_steer_proposal(current_user, proposal))
     return _submit(
         proposal, OpenRoundForm(), "open_round_form",
-        lambda form: rounds.open_round(actor=_actor(), proposal=proposal, kind=form.kind.data,
+        lambda form: rounds.open_round(actor=actor(), proposal=proposal, kind=form.kind.data,
                                        deadline_at=form.deadline_at),
         lambda round_: _("The %(kind)s is open until %(deadline)s. Every delegation is asked for its position.",
                          kind=round_.kind.label.lower(), deadline=datetime_text(round_.deadline_at)),
@@ -338,7 +314,7 @@ def record_position(proposal_id: int):
     require(can_view_deliberation(current_user, proposal) and can_take_part_in_rounds(current_user, proposal))
     return _submit(
         proposal, PositionForm(), "position_form",
-        lambda form: rounds.record_position(actor=_actor(), proposal=proposal, position=form.position.data,
+        lambda form: rounds.record_position(actor=actor(), proposal=proposal, position=form.position.data,
                                             reason=form.reason.data),
         _position_recorded,
     )
@@ -358,6 +334,6 @@ def close_round(proposal_id: int):
     require(can_steer_proposal(current_user, proposal))
     return _submit(
         proposal, CloseRoundForm(), "close_form",
-        lambda form: rounds.close_without_consensus(actor=_actor(), proposal=proposal, note=form.note.data),
+        lambda form: rounds.close_without_consensus(actor=actor(), proposal=proposal, note=form.note.data),
         lambda _round: _("The round is closed without consensus: the proposal is not endorsed."),
     )

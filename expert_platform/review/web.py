@@ -1,30 +1,52 @@
-"""What pages of several packages share about the council's review."""
+"""What pages of several packages share about the council's review, and what review adds to the
+proposal page (registered here, so ``proposals`` never imports ``review``)."""
 
 from __future__ import annotations
 
-from ..database import mark_request_as_writing, utcnow
+from ..database import utcnow
 from ..enums import ProposalState
-from ..extensions import db
+from ..permissions import can_act_as_author
 from ..proposals.models import Proposal
-from . import rounds
+from ..web import add_page_part, before_page, write_while_reading
+from . import rounds, services
 
 
 def settle_if_due(proposal: Proposal) -> bool:
     """Before a page shows a proposal whose round's deadline has passed, apply the consensus rule
     (ARCHITECTURE.md section 4: endorsement also happens "when a page is viewed after the deadline").
 
-    Commits: the read transaction ends first and the settling runs in a writing one (BEGIN IMMEDIATE
-    on SQLite, the row lock on PostgreSQL), so two viewers never endorse twice. Returns True when the
-    proposal's state changed. Call it from GET views only, before loading anything else to show.
+    The settling is the request's one commit (``web.write_while_reading``): the request is marked as
+    writing and its read transaction ends, so the settling runs in a writing one (BEGIN IMMEDIATE on
+    SQLite, the proposal's row lock on PostgreSQL) and re-reads the round there: two viewers never
+    endorse twice. Returns True when the proposal's state changed. Call it from GET views only, before
+    loading anything else to show.
     """
     if proposal.state != ProposalState.CONSENSUS:
         return False
     round_ = rounds.open_round_of(proposal)
     if round_ is None or not round_.deadline_passed(utcnow()):
         return False
-    db.session.commit()
-    mark_request_as_writing()
-    rounds.settle(proposal=proposal)
-    changed = proposal.state != ProposalState.CONSENSUS
-    db.session.commit()
-    return changed
+
+    def settle() -> bool:
+        rounds.settle(proposal=proposal)
+        return proposal.state != ProposalState.CONSENSUS
+
+    return write_while_reading(settle)
+
+
+def reviews_shared_with(viewer, proposal: Proposal) -> list:
+    """For the co-authors, the reviews the secretariat shared with them, each with its signature
+    (the council reads every review in the review workspace instead)."""
+    if not can_act_as_author(viewer, proposal):
+        return []
+    return [
+        (review, services.rapporteur_label(review, viewer, proposal))
+        for review in services.visible_reviews(proposal, viewer)
+    ]
+
+
+# The proposal page (``proposals.show``, also reached by its permalink) settles a due round, and shows the
+# decision record and the reviews shared with the authors.
+before_page("proposals.show", lambda *, proposal, viewer: settle_if_due(proposal))
+add_page_part("proposals.show", "shared_reviews", lambda *, proposal, viewer: reviews_shared_with(viewer, proposal))
+add_page_part("proposals.show", "decision", lambda *, proposal, viewer: rounds.decision_record_of(proposal))

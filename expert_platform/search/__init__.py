@@ -1,6 +1,7 @@
 """The archive's full-text search: the only package that imports Whoosh (ARCHITECTURE.md section 6).
 
-One facade (``service``: index, remove, search, more like this, sync, rebuild, check) over one backend
+One facade (``service``: index, remove, search, more like this, check; ``maintenance``: sync and rebuild,
+which commit, for the command line) over one backend
 interface (``backend.Backend``), implemented twice and chosen once at start-up by ``SEARCH_BACKEND``:
 
 - Whoosh, the default, an index folder on the server: ``whoosh_backend`` (writing, rebuilding, finding),

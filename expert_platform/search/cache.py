@@ -7,6 +7,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+from ..request_log import note_cache
+
 #: "More like this" lists each backend keeps while its index is unchanged (a few hundred bytes each).
 RELATED_LISTS_KEPT = 4096
 #: Each backend keeps, per query, its count, facets and first KEPT_RANKS matches while the index version
@@ -32,11 +34,14 @@ def result_weight(kept: tuple[int, dict] | list) -> int:
 class LRU:
     """``get(key, compute)``: the value kept for ``key``, else ``compute()`` kept. When the weights of the
     entries exceed ``capacity``, the least recently used go first (the newest entry always stays, whatever
-    its weight). Two threads computing one key at once both compute; the first value kept wins."""
+    its weight). Two threads computing one key at once both compute; the first value kept wins. A cache with
+    a ``name`` notes each ``get`` (found or computed) on the request's log line (``request_log.note_cache``)."""
 
-    def __init__(self, capacity: int, weigh: Callable[[object], int] = lambda _value: 1) -> None:
+    def __init__(self, capacity: int, weigh: Callable[[object], int] = lambda _value: 1, *,
+                 name: str | None = None) -> None:
         self.capacity = capacity
         self.weigh = weigh
+        self.name = name
         self.lock = threading.Lock()
         self.values: OrderedDict = OrderedDict()
         self.weight = 0
@@ -54,6 +59,8 @@ class LRU:
 
     def get(self, key: Hashable, compute: Callable[[], object]):
         found = self.peek(key)
+        if self.name is not None:
+            note_cache(self.name, found is not None)
         if found is not None:
             return found
         found = compute()
@@ -87,6 +94,8 @@ def kept_count(kept: LRU, query: tuple, *, with_facets: bool, counted: Callable[
     ``kept`` or computed once there: ``counted()`` (the count with the facets) when they are asked, else
     ``total()``, unless they were counted before."""
     count = kept.peek(("counted", query))
+    if count is not None and kept.name is not None:
+        note_cache(kept.name, True)
     if count is None and with_facets:
         count = kept.get(("counted", query), counted)
     if count is None:

@@ -49,8 +49,8 @@ class PostgresBackend:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version = None
-        self._related = LRU(RELATED_LISTS_KEPT)
-        self._results = LRU(RESULTS_KEPT, weigh=result_weight)
+        self._related = LRU(RELATED_LISTS_KEPT, name="more like this")
+        self._results = LRU(RESULTS_KEPT, weigh=result_weight, name="search results")
         self._ranking: str | None | object = _UNKNOWN
 
     # --- writing --------------------------------------------------------------------------------------
@@ -139,9 +139,9 @@ class PostgresBackend:
             postgres_ranking.install(connection)
         with postgres_ranking.built_after(connection, use_rum=True) if bulk else nullcontext():
             count = self._write(((WRITE, document) for document in documents), db.session, expected=expected)
-        finish()
+        # The planner's statistics of the new rows, in the rebuild's transaction, which ``finish`` commits.
         postgres.analyze(db.session)
-        db.session.commit()
+        finish()
         return count
 
     def entries(self) -> dict[str, dict]:
@@ -161,8 +161,8 @@ class PostgresBackend:
         with self._lock:
             if self._version != version:
                 self._version = version
-                self._results = LRU(RESULTS_KEPT, weigh=result_weight)
-                self._related = LRU(RELATED_LISTS_KEPT)
+                self._results = LRU(RESULTS_KEPT, weigh=result_weight, name="search results")
+                self._related = LRU(RELATED_LISTS_KEPT, name="more like this")
             return self._results, self._related
 
     def ranking(self) -> str | None:

@@ -18,7 +18,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, defer, lazyload
 
 from .. import permissions, sanitize
-from ..enums import ProposalState
 from ..extensions import db
 from ..proposals.cards import Card, cards
 from ..proposals.models import Proposal
@@ -56,7 +55,7 @@ from .whoosh_backend import WhooshBackend
 __all__ = ["FACETS", "INDEXING_CHUNK", "MAX_PER_PAGE", "MAX_QUERY_LENGTH", "SORTS", "STORED_BODY_CHARACTERS",
            "Filters", "Hit", "Results", "apply_outbox", "backend", "changes_of", "check", "document_of",
            "forget_engine_caches", "index_proposal", "index_proposals", "indexed_count", "init_backend", "is_public",
-           "iter_hits", "more_like_this", "pending_count", "rebuild", "remove_proposal", "search", "sync"]
+           "iter_hits", "more_like_this", "pending_count", "remove_proposal", "search"]
 
 #: The backends by the name SEARCH_BACKEND gives.
 BACKENDS: dict[str, type] = {"whoosh": WhooshBackend, "postgres": PostgresBackend}
@@ -153,41 +152,8 @@ def apply_outbox(proposal_ids: Iterable[int] | None = None) -> int:
         return len(wanted)
 
 
-def sync() -> tuple[int, int | None]:
-    """Apply the outbox; then, when the index holds nothing while the database has public proposals (its
-    folder was lost, or the database predates the index), rebuild it. An index written by an older
-    version of the code (``Backend.is_stale``) is rebuilt first, since it cannot take the code's
-    documents. Returns (proposals brought up to date, proposals of the rebuilt index or None when no
-    rebuild was needed)."""
-    if active_backend().is_stale():
-        return 0, rebuild()
-    applied = apply_outbox()
-    db.session.commit()  # end this session's read: the rebuild's swap must not wait behind it
-    if indexed_count() == 0 and _public_count():
-        return applied, rebuild()
-    return applied, None
-
-
-def _public_count() -> int:
-    return db.session.scalar(select(func.count(Proposal.id)).where(Proposal.state == ProposalState.ENDORSED)) or 0
-
-
 def pending_count() -> int:
     return db.session.scalar(select(func.count(SearchOutboxEntry.id))) or 0
-
-
-def rebuild(batch_size: int = 500) -> int:
-    """Rebuild the index from the database's public proposals, read ``batch_size`` at a time; searches
-    keep reading the old index until the new one is in place (on PostgreSQL with RUM, a rebuild of
-    ``postgres_backend.BULK_BUILD_FROM`` proposals or more makes them wait for it instead: its indexes are
-    made after its rows). The outbox is emptied with it. Returns how many proposals the index holds."""
-    documents = (document_of(proposal) for batch in public_batches(batch_size) for proposal in batch)
-
-    def finish() -> None:
-        db.session.execute(delete(SearchOutboxEntry))
-        db.session.commit()
-
-    return active_backend().rebuild(documents, expected=_public_count(), finish=finish)
 
 
 def check() -> list[str]:

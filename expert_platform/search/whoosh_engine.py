@@ -165,10 +165,13 @@ class VersionCache:
         self.decided: list | None = None
         self.spelling: dict[int, list[str]] | None = None
         #: "More like this" lists, kept while the index version lasts.
-        self.related = LRU(RELATED_LISTS_KEPT)
+        self.related = LRU(RELATED_LISTS_KEPT, name="more like this")
+        #: (field, word) -> (the word's frequency in the collection, the documents holding it), or None when the
+        #: index does not hold it: what weighing a text's key terms reads for each of its words.
+        self.term_statistics: dict[tuple[str, str], tuple[float, int] | None] = {}
         #: Each query's count and facets, and its first matches (score or key, document number): the backend's
         #: (``WhooshBackend.find``).
-        self.results = LRU(RESULTS_KEPT, weigh=result_weight)
+        self.results = LRU(RESULTS_KEPT, weigh=result_weight, name="search results")
 
     def unit(self, key, compute) -> Matches:
         return self.units.get(key, compute)

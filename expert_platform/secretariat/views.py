@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, case, func, or_, select
@@ -14,13 +14,12 @@ from ..audit.models import AuditRecord
 from ..council.services import member_states_by_delegation
 from ..database import LIKE_ESCAPE, contains_pattern, utcnow
 from ..enums import Participation, StateKind, ThinkTankStatus
-from ..errors import DomainError
 from ..extensions import db
 from ..permissions import can_edit_reference_data, can_view_secretariat_pages, require
 from ..reference import services as reference
 from ..reference.models import MemberState
 from ..thinktanks.models import Invitation, ThinkTank
-from ..web import flash_success, show_error
+from ..web import act, actor
 from .forms import AuditFilterForm, MemberStateForm
 
 bp = Blueprint("secretariat", __name__)
@@ -136,23 +135,20 @@ def _member_state_form_page(state: MemberState | None):
     validate and audit; a refusal re-renders the form with the input kept."""
     form = MemberStateForm(obj=state)
     if form.validate_on_submit():
-        actor = current_user._get_current_object()
         values = {"code": form.code.data, "name": form.name.data, "name_ru": form.name_ru.data,
                   "kind": StateKind(form.kind.data)}
-        try:
+
+        def save() -> str:
+            """The saved entry's name, read before the commit expires it."""
             if state is None:
-                saved = reference.add_state(actor=actor, **values)
-            else:
-                reference.update_state(actor=actor, state=state, **values)
-                saved = state
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            name = saved.name
-            db.session.commit()
-            flash_success(_("%(name)s is saved.", name=name))
-            return redirect(url_for("secretariat.member_states"))
+                return reference.add_state(actor=actor(), **values).name
+            reference.update_state(actor=actor(), state=state, **values)
+            return state.name
+
+        answer = act(save, form=form, done=lambda name: _("%(name)s is saved.", name=name),
+                     then=url_for("secretariat.member_states"))
+        if answer is not None:
+            return answer
     return render_template("secretariat/member_state_form.html", form=form, state=state)
 
 

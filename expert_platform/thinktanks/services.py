@@ -8,7 +8,9 @@ Invariants kept here and in the database:
 - at most one approved lead think tank per member state (checked under a lock on the member
   state's row; the partial unique index ``uq_think_tanks_one_lead_per_state`` is the last line);
 - a think tank keeps at least one active manager;
-- an invitation is used once: acceptance is a conditional UPDATE.
+- an invitation is used once: acceptance is a conditional UPDATE;
+- every member has an expert profile: ``member_joined`` tells ``experts``, which creates it (this
+  package never imports ``experts``, which builds on it).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from .. import database, mail, permissions, sanitize
 from ..accounts import services as accounts
@@ -29,7 +33,6 @@ from ..accounts.tokens import TOKEN_MAX_LENGTH, digest
 from ..audit import services as audit
 from ..enums import MembershipRole, Participation, Role, StateKind, ThinkTankStatus
 from ..errors import InvalidTransition, NotAllowed, ValidationFailed
-from ..experts.services import ensure_profile
 from ..extensions import db
 from ..i18n import in_language_of
 from ..reference.models import MemberState
@@ -49,6 +52,11 @@ INVITATION_LIFETIME = timedelta(days=7)
 
 #: The global role that goes with each role inside a think tank.
 GLOBAL_ROLE = {MembershipRole.EXPERT: Role.EXPERT, MembershipRole.MANAGER: Role.THINKTANK_MANAGER}
+
+_signals = Namespace()
+#: ``send(think_tank, user=...)``, inside the change's transaction, when ``user`` becomes an active member
+#: of ``think_tank`` or one of its experts: ``experts`` listens and gives them a profile if they have none.
+member_joined = _signals.signal("think-tank-member-joined")
 
 
 def utcnow() -> datetime:
@@ -384,7 +392,7 @@ def _join(think_tank: ThinkTank, user: User, role: MembershipRole) -> Membership
         elif role == MembershipRole.MANAGER:
             membership.role = role
     accounts.grant_role(user=user, role=GLOBAL_ROLE[membership.role])
-    ensure_profile(user)
+    member_joined.send(think_tank, user=user)
     db.session.flush()
     return membership
 
@@ -502,7 +510,7 @@ def change_membership_role(*, actor, membership: Membership, role: str) -> None:
     membership.role = new_role
     accounts.grant_role(user=membership.user, role=GLOBAL_ROLE[new_role])
     if new_role == MembershipRole.EXPERT:
-        ensure_profile(membership.user)
+        member_joined.send(membership.think_tank, user=membership.user)
     db.session.flush()
     _record_membership(actor, "membership.role_changed", membership, f"{before.value} -> {new_role.value}",
                        {"from": before.value, "to": new_role.value})
@@ -567,6 +575,17 @@ def _queue_invitation(invitation: Invitation, token: str, inviter) -> None:
         token=token,
         days=INVITATION_LIFETIME.days,
     )
+
+
+def active_memberships_of(user) -> list[Membership]:
+    """``user``'s active memberships, with their think tanks, by think-tank name (for the account page)."""
+    return list(db.session.scalars(
+        select(Membership)
+        .join(Membership.think_tank)
+        .where(Membership.user_id == user.id, Membership.is_active.is_(True))
+        .options(contains_eager(Membership.think_tank))
+        .order_by(ThinkTank.name)
+    ))
 
 
 def waiting_invitations(think_tank: ThinkTank) -> list[Invitation]:

@@ -11,15 +11,12 @@ from sqlalchemy import case, select
 
 from ..accounts.services import find_user_by_email
 from ..enums import ThinkTankStatus
-from ..errors import DomainError
-from ..experts.models import ExpertProfile
 from ..extensions import db, limiter
 from ..forms import ActionForm
 from ..permissions import (
     can_accept_invitation,
     can_manage_think_tank,
     can_review_applications,
-    can_view_profile,
     can_view_think_tank,
     can_view_think_tank_members,
     is_signed_in,
@@ -27,7 +24,7 @@ from ..permissions import (
 )
 from ..reference.models import MemberState
 from ..reference.services import by_display_name, member_states
-from ..web import flash_error, flash_success, get_child_or_404, show_error
+from ..web import act, actor, add_page_part, check_button, get_child_or_404, page_parts
 from . import services
 from .forms import (
     DECISION_APPROVE,
@@ -48,10 +45,6 @@ _INVITATION_SESSION_KEY = "invitation_token"
 APPLICATIONS_PER_PAGE = 50
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 def _visible_think_tank(think_tank_id: int) -> ThinkTank:
     """The think tank, or 404 when it does not exist or the viewer may not see it."""
     think_tank = db.session.get(ThinkTank, think_tank_id)
@@ -65,10 +58,6 @@ def _managed_think_tank(think_tank_id: int) -> ThinkTank:
     think_tank = _visible_think_tank(think_tank_id)
     require(can_manage_think_tank(current_user, think_tank, services.today()))
     return think_tank
-
-
-def _flash_error(message: str) -> None:
-    flash_error(message)
 
 
 # --- Public pages ------------------------------------------------------------------------------
@@ -97,9 +86,9 @@ def apply():
         form.contact_name.data = current_user.display_name
         form.contact_email.data = current_user.email
     if form.validate_on_submit():
-        try:
-            services.apply(
-                actor=_actor(),
+        answer = act(
+            lambda: services.apply(
+                actor=actor(),
                 name=form.name.data,
                 member_state_id=int(form.member_state.data),
                 website=form.website.data,
@@ -108,13 +97,12 @@ def apply():
                 contact_email=form.contact_email.data,
                 participation=form.participation.data,
                 ends_on=form.ends_on.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            return redirect(url_for("thinktanks.application_received"))
+            ),
+            form=form,
+            then=url_for("thinktanks.application_received"),
+        )
+        if answer is not None:
+            return answer
     return render_template("thinktanks/apply.html", form=form)
 
 
@@ -126,16 +114,9 @@ def application_received():
 @bp.get("/thinktanks/<int:think_tank_id>")
 def show(think_tank_id: int):
     think_tank = _visible_think_tank(think_tank_id)
-    rows = db.session.execute(
-        select(Membership, ExpertProfile)
-        .join(ExpertProfile, ExpertProfile.user_id == Membership.user_id)
-        .where(Membership.think_tank_id == think_tank.id, Membership.is_active.is_(True))
-    ).all()
-    experts = sorted(
-        (profile for _membership, profile in rows if can_view_profile(current_user, profile)),
-        key=lambda profile: (profile.user.display_name.lower(), profile.user_id),
-    )
-    return render_template("thinktanks/show.html", think_tank=think_tank, experts=experts, today=services.today())
+    # ``experts``: the members' profiles the viewer may see (the experts package adds them).
+    return render_template("thinktanks/show.html", think_tank=think_tank, today=services.today(),
+                           **page_parts("thinktanks.show", think_tank=think_tank, viewer=current_user))
 
 
 # --- The secretariat's review ------------------------------------------------------------------
@@ -171,26 +152,29 @@ def review(think_tank_id: int):
     reject_form = RejectForm(formdata=request.form if decision == DECISION_REJECT else None, prefix=DECISION_REJECT)
     form = approve_form if decision == DECISION_APPROVE else reject_form
     if decision and form.validate_on_submit():
-        try:
+
+        def decide():
             if decision == DECISION_APPROVE:
-                services.approve(
-                    actor=_actor(),
+                return services.approve(
+                    actor=actor(),
                     think_tank=think_tank,
                     participation=approve_form.participation.data,
                     ends_on=approve_form.ends_on.data,
                 )
-            else:
-                services.reject(actor=_actor(), think_tank=think_tank, reason=reject_form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            if decision == DECISION_APPROVE:
-                flash_success(_("%(name)s is approved. The contact person has been emailed.", name=think_tank.name))
-            else:
-                flash_success(_("%(name)s is rejected. The reason has been emailed.", name=think_tank.name))
-            return redirect(url_for("thinktanks.review", think_tank_id=think_tank.id))
+            return services.reject(actor=actor(), think_tank=think_tank, reason=reject_form.reason.data)
+
+        answer = act(
+            decide,
+            form=form,
+            done=lambda _result: (
+                _("%(name)s is approved. The contact person has been emailed.", name=think_tank.name)
+                if decision == DECISION_APPROVE
+                else _("%(name)s is rejected. The reason has been emailed.", name=think_tank.name)
+            ),
+            then=url_for("thinktanks.review", think_tank_id=think_tank.id),
+        )
+        if answer is not None:
+            return answer
     return render_template(
         "thinktanks/review.html", think_tank=think_tank, approve_form=approve_form, reject_form=reject_form
     )
@@ -230,34 +214,20 @@ def invite(think_tank_id: int):
     think_tank = _managed_think_tank(think_tank_id)
     form = InvitationForm()
     if form.validate_on_submit():
-        try:
-            invitation = services.invite(
-                actor=_actor(), think_tank=think_tank, email=form.email.data, role=form.role.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash_success(_("An invitation has been emailed to %(email)s.", email=invitation.email))
-            return redirect(url_for("thinktanks.members", think_tank_id=think_tank.id))
+        answer = act(
+            lambda: services.invite(actor=actor(), think_tank=think_tank, email=form.email.data, role=form.role.data),
+            form=form,
+            done=lambda invitation: _("An invitation has been emailed to %(email)s.", email=invitation.email),
+            then=_members_url(think_tank),
+        )
+        if answer is not None:
+            return answer
     return _members_page(think_tank, form)
 
 
-def _button_action(think_tank: ThinkTank, change, success_message: str, form=None):
-    """Run one service behind a button on the members page, then go back to that page."""
-    form = form or ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        change()
-    except DomainError as error:
-        db.session.rollback()
-        _flash_error(error.message)
-    else:
-        db.session.commit()
-        flash_success(success_message)
-    return redirect(url_for("thinktanks.members", think_tank_id=think_tank.id))
+def _members_url(think_tank: ThinkTank) -> str:
+    """The members page: where its buttons lead back to, with their result or refusal flashed."""
+    return url_for("thinktanks.members", think_tank_id=think_tank.id)
 
 
 def _invitation_of(think_tank: ThinkTank, invitation_id: int) -> Invitation:
@@ -273,10 +243,12 @@ def _membership_of(think_tank: ThinkTank, membership_id: int) -> Membership:
 def resend_invitation(think_tank_id: int, invitation_id: int):
     think_tank = _managed_think_tank(think_tank_id)
     invitation = _invitation_of(think_tank, invitation_id)
-    return _button_action(
-        think_tank,
-        lambda: services.resend_invitation(actor=_actor(), invitation=invitation),
-        _("The invitation has been sent again to %(email)s. The earlier link no longer works.", email=invitation.email),
+    check_button()
+    return act(
+        lambda: services.resend_invitation(actor=actor(), invitation=invitation),
+        done=_("The invitation has been sent again to %(email)s. The earlier link no longer works.",
+               email=invitation.email),
+        then=_members_url(think_tank),
     )
 
 
@@ -285,10 +257,11 @@ def resend_invitation(think_tank_id: int, invitation_id: int):
 def revoke_invitation(think_tank_id: int, invitation_id: int):
     think_tank = _managed_think_tank(think_tank_id)
     invitation = _invitation_of(think_tank, invitation_id)
-    return _button_action(
-        think_tank,
-        lambda: services.revoke_invitation(actor=_actor(), invitation=invitation),
-        _("The invitation to %(email)s is withdrawn.", email=invitation.email),
+    check_button()
+    return act(
+        lambda: services.revoke_invitation(actor=actor(), invitation=invitation),
+        done=_("The invitation to %(email)s is withdrawn.", email=invitation.email),
+        then=_members_url(think_tank),
     )
 
 
@@ -297,10 +270,11 @@ def revoke_invitation(think_tank_id: int, invitation_id: int):
 def deactivate_membership(think_tank_id: int, membership_id: int):
     think_tank = _managed_think_tank(think_tank_id)
     membership = _membership_of(think_tank, membership_id)
-    return _button_action(
-        think_tank,
-        lambda: services.deactivate_membership(actor=_actor(), membership=membership),
-        _("%(name)s is deactivated.", name=membership.user.display_name),
+    check_button()
+    return act(
+        lambda: services.deactivate_membership(actor=actor(), membership=membership),
+        done=_("%(name)s is deactivated.", name=membership.user.display_name),
+        then=_members_url(think_tank),
     )
 
 
@@ -309,10 +283,11 @@ def deactivate_membership(think_tank_id: int, membership_id: int):
 def reactivate_membership(think_tank_id: int, membership_id: int):
     think_tank = _managed_think_tank(think_tank_id)
     membership = _membership_of(think_tank, membership_id)
-    return _button_action(
-        think_tank,
-        lambda: services.reactivate_membership(actor=_actor(), membership=membership),
-        _("%(name)s is active again.", name=membership.user.display_name),
+    check_button()
+    return act(
+        lambda: services.reactivate_membership(actor=actor(), membership=membership),
+        done=_("%(name)s is active again.", name=membership.user.display_name),
+        then=_members_url(think_tank),
     )
 
 
@@ -321,12 +296,11 @@ def reactivate_membership(think_tank_id: int, membership_id: int):
 def change_membership_role(think_tank_id: int, membership_id: int):
     think_tank = _managed_think_tank(think_tank_id)
     membership = _membership_of(think_tank, membership_id)
-    form = MembershipRoleForm()
-    return _button_action(
-        think_tank,
-        lambda: services.change_membership_role(actor=_actor(), membership=membership, role=form.role.data),
-        _("The role of %(name)s is changed.", name=membership.user.display_name),
-        form=form,
+    form = check_button(MembershipRoleForm())
+    return act(
+        lambda: services.change_membership_role(actor=actor(), membership=membership, role=form.role.data),
+        done=_("The role of %(name)s is changed.", name=membership.user.display_name),
+        then=_members_url(think_tank),
     )
 
 
@@ -353,26 +327,24 @@ def accept_invitation():
     accept_form = ActionForm() if is_invitee else None
     account_form = InvitationAccountForm() if not signed_in and not has_account else None
 
+    joined = _("Welcome: you are now a member of this think tank.")
+    think_tank_id = invitation.think_tank_id
     if accept_form is not None and accept_form.validate_on_submit():
-        try:
-            services.accept_invitation(actor=_actor(), token=token)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(accept_form, error)
-        else:
-            return _joined(invitation.think_tank_id)
+        answer = act(
+            lambda: services.accept_invitation(actor=actor(), token=token),
+            form=accept_form, done=joined, then=lambda _membership: _joined(think_tank_id),
+        )
+        if answer is not None:
+            return answer
     if account_form is not None and account_form.validate_on_submit():
-        try:
-            user = services.accept_invitation_with_new_account(
+        answer = act(
+            lambda: services.accept_invitation_with_new_account(
                 token=token, display_name=account_form.display_name.data, password=account_form.new_password.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(account_form, error)
-        else:
-            response = _joined(invitation.think_tank_id)
-            login_user(user)
-            return response
+            ),
+            form=account_form, done=joined, then=lambda user: _joined(think_tank_id, signing_in=user),
+        )
+        if answer is not None:
+            return answer
     return render_template(
         "thinktanks/accept_invitation.html",
         invitation=invitation,
@@ -382,8 +354,14 @@ def accept_invitation():
     )
 
 
-def _joined(think_tank_id: int):
-    db.session.commit()
+def _joined(think_tank_id: int, *, signing_in=None) -> str:
+    """After an invitation is accepted (and committed): the token is used up; a new account is signed in."""
     session.pop(_INVITATION_SESSION_KEY, None)
-    flash_success(_("Welcome: you are now a member of this think tank."))
-    return redirect(url_for("thinktanks.show", think_tank_id=think_tank_id))
+    if signing_in is not None:
+        login_user(signing_in)
+    return url_for("thinktanks.show", think_tank_id=think_tank_id)
+
+
+# --- What think tanks add to other packages' pages ---------------------------------------------
+
+add_page_part("accounts.account", "memberships", lambda *, viewer: services.active_memberships_of(viewer))

@@ -438,3 +438,39 @@ def test_a_query_matching_only_proposals_outside_the_archive_finds_nothing_for_a
     assert page.find("input", id="q").attributes["value"] == f"title:{MARKER}"
     assert page.find("a", id="export-csv").attributes["href"] == f"/archive/export.csv?q=title:{MARKER}"
     assert typed.get_data(as_text=True).lower().count(MARKER) == 2
+
+
+# --- Long facet groups ------------------------------------------------------------------------------
+
+
+def test_a_long_facet_group_shows_its_ten_most_frequent_values_and_a_link_to_all_of_them(client, states):
+    # Twelve years: 2011 twice, the others once.
+    for year in range(2001, 2013):
+        publish(title=f"Water plan {year}", decided=f"{year}-06-01")
+    publish(title="Water plan 2011 again", decided="2011-07-01")
+
+    response = archive(client, "q=water")
+    years = facet(response, "year")
+    assert len(years) == 10
+    assert years[0] == ("2011", 2)
+    assert sum(count for _label, count in years) == 11
+    group = parse_html(response).find("section", id="facet-year")
+    toggle = group.find("p", class_="facet-toggle").find("a")
+    assert toggle.text == "Show all 12 (Year of the decision)"
+    assert arguments(toggle.attributes["href"].split("#")[0]) == {"q": ["water"], "expand": ["year"]}
+    assert parse_html(response).find("section", id="facet-dimension").find("p", class_="facet-toggle") is None
+
+    expanded = client.get(toggle.attributes["href"].split("#")[0])
+    assert expanded.status_code == 200
+    assert len(facet(expanded, "year")) == 12
+    back = parse_html(expanded).find("section", id="facet-year").find("p", class_="facet-toggle").find("a")
+    assert back.text == "Show the most frequent only"
+    assert arguments(back.attributes["href"].split("#")[0]) == {"q": ["water"]}
+
+
+def test_expand_names_a_facet_group_or_the_page_says_what_it_accepts(client, states):
+    publish(title="Water plan")
+    response = archive(client, "q=water&expand=colour")
+    assert response.status_code == 400
+    assert "expand must be one of: dimension, member_state, language, year, think_tank." in response.get_data(
+        as_text=True)

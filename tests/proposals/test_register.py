@@ -15,7 +15,7 @@ from expert_platform.council import services as council_services
 from expert_platform.enums import DelegationRole, ProposalState, Role
 from expert_platform.extensions import db as _db
 from expert_platform.permissions import can_view_proposal, visible_proposals_condition
-from expert_platform.proposals.models import Proposal
+from expert_platform.proposals.models import Proposal, coauthored_by
 from tests.html_tree import parse_html
 from tests.journeys import take
 from tests.proposals.page_steps import new_expert
@@ -72,10 +72,12 @@ def test_the_sql_rule_agrees_with_can_view_proposal_for_every_state_and_viewer(w
 
     for name, viewer in viewers.items():
         by_rule = {proposal.title for proposal in proposals if can_view_proposal(viewer, proposal)}
-        by_sql = set(_db.session.scalars(select(Proposal.title).where(visible_proposals_condition(viewer))))
+        by_sql = set(_db.session.scalars(
+            select(Proposal.title).where(visible_proposals_condition(viewer, Proposal, coauthored_by))))
         assert (name, by_sql) == (name, by_rule)
 
-    council_sees = set(_db.session.scalars(select(Proposal.title).where(visible_proposals_condition(world.council))))
+    council_sees = set(_db.session.scalars(
+        select(Proposal.title).where(visible_proposals_condition(world.council, Proposal, coauthored_by))))
     assert council_sees == {"Grain corridor 100% open", "Flood gauges in review", "Withdrawn after submission",
                             "Endorsed seed bank"}
 

@@ -37,6 +37,7 @@ from expert_platform.proposals.models import Proposal, ProposalEvent
 from expert_platform.review import rounds
 from expert_platform.review.models import ConsensusRound, DelegationPosition, PositionRecord
 from tests.journeys import open_consensus
+from tests.proposals.page_steps import signed_in
 
 PROPOSALS = 8
 NO_ROUND_OPEN = "No consensus round is open on this proposal."
@@ -321,3 +322,40 @@ def test_two_settlings_of_one_round_at_once_endorse_it_once(app, secretariat, co
 
     assert pairs_of(results) == [Counter({ConsensusOutcome.ENDORSED: 1, None: 1})] * PROPOSALS
     assert_each_endorsed_once(app, proposals)
+
+
+# --- settling on page views ---------------------------------------------------------------------
+
+
+def viewing(client, path: str) -> Callable[[], int]:
+    """A job: a signed-in viewer opens the page at ``path`` (a request of its own: its own transactions)."""
+
+    def job() -> int:
+        return client.get(path).status_code
+
+    return job
+
+
+def test_viewers_opening_a_due_proposal_at_once_endorse_it_once(app, secretariat, council, make_user, make_proposal,
+                                                                  bring_to):
+    """Each page that settles a round whose deadline passed (the proposal page, the review workspace, the
+    discussion) does it in its request's one writing transaction; three viewers at once endorse once."""
+    proposals = []
+    for _ in range(PROPOSALS):
+        proposal = bring_to(make_proposal(coauthors=[make_user(roles=(Role.EXPERT,))]), ProposalState.IN_REVIEW)
+        open_consensus(proposal, secretariat, kind=RoundKind.SILENCE, hours=24, now=utcnow() - timedelta(hours=25))
+        proposals.append(proposal)
+    _db.session.commit()
+    pages = ("/proposals/{}", "/proposals/{}/review", "/proposals/{}/discussion")
+    jobs = [viewing(signed_in(app, council[code]), page.format(proposal.id))
+            for proposal in proposals for code, page in zip(("CN", "IN", "RU"), pages, strict=True)]
+
+    results = run_together(app, jobs)
+
+    assert results == [200] * len(jobs)
+    assert states_of(proposals) == [ProposalState.ENDORSED] * PROPOSALS
+    assert endorse_events_by_proposal() == Counter({proposal.id: 1 for proposal in proposals})
+    assert rows_of(select(ConsensusRound.proposal_id, ConsensusRound.result)) == sorted(
+        (proposal.id, RoundResult.ENDORSED) for proposal in proposals
+    )
+    assert decision_notifications() == coauthor_pairs(proposals)

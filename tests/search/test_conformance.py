@@ -19,7 +19,7 @@ from expert_platform import create_app
 from expert_platform.extensions import db
 from expert_platform.proposals.models import Proposal
 from expert_platform.reference.services import load_reference_data
-from expert_platform.search import postgres
+from expert_platform.search import maintenance, postgres
 from expert_platform.search import service as search
 from expert_platform.search.documents import document_of
 from expert_platform.search.schema import analyzer_of
@@ -173,7 +173,7 @@ def backends(shared_database, tmp_path) -> Iterator[dict]:
         for other in apps.values():
             if other is not writer:
                 with other.app_context():
-                    search.rebuild()
+                    maintenance.rebuild()
         try:
             yield apps
         finally:
@@ -246,7 +246,7 @@ VECTORS = text("SELECT proposal_id, english::text, russian::text, simple::text, 
 def test_a_rebuild_writes_the_vectors_the_outbox_wrote(backends):
     with backends["postgres"].app_context():
         written = db.session.execute(VECTORS).all()
-        search.rebuild()
+        maintenance.rebuild()
         rebuilt = db.session.execute(VECTORS).all()
 
     assert len(written) == len(CORPUS)
@@ -301,7 +301,7 @@ def test_the_index_version_moves_with_every_write_removal_and_rebuild_and_not_wi
         versions.append(postgres.index_version())
         db.session.rollback()
         versions.append(postgres.index_version())
-        search.rebuild()
+        maintenance.rebuild()
         versions.append(postgres.index_version())
 
     numbers = [version[-1] for version in versions]

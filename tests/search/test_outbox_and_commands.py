@@ -19,7 +19,7 @@ from whoosh import query
 from expert_platform.enums import ProposalState, Role
 from expert_platform.extensions import db
 from expert_platform.proposals.models import Proposal
-from expert_platform.search import index_store, postgres
+from expert_platform.search import index_store, maintenance, postgres
 from expert_platform.search import service as search
 from expert_platform.search.service import Filters
 from expert_platform.thinktanks.models import ThinkTank
@@ -356,7 +356,7 @@ def test_a_searcher_open_during_a_rebuild_still_answers_and_a_new_search_sees_th
     open_elsewhere = index_store.open_index().searcher()
     assert open_elsewhere.doc_count() == 2
 
-    assert search.rebuild() == 3
+    assert maintenance.rebuild() == 3
 
     assert index_store.current_generation() != before
     assert sorted(fields["reference"] for fields in open_elsewhere.all_stored_fields()) == ["GEN-2016-1", "GEN-2016-2"]
@@ -374,6 +374,6 @@ def test_this_threads_searcher_follows_a_rebuild(app, states, db, monkeypatch):
     monkeypatch.undo()
     assert references() == ["GEN-2016-1"]
 
-    search.rebuild()
+    maintenance.rebuild()
 
     assert references() == ["GEN-2016-1", "GEN-2016-2"]

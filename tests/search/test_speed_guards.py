@@ -17,7 +17,7 @@ from expert_platform import sanitize
 from expert_platform.enums import ProposalState
 from expert_platform.extensions import db
 from expert_platform.proposals import workflow
-from expert_platform.search import highlighting, index_store, whoosh_engine
+from expert_platform.search import highlighting, index_store, maintenance, whoosh_engine
 from expert_platform.search import service as search
 from expert_platform.search.query import parse
 from expert_platform.search.schema import analyzer_of, token_pattern
@@ -106,7 +106,7 @@ def test_a_rebuilt_index_is_searched_afresh(corpus):
     db.session.commit()
 
     assert search.search("water", EVERYTHING, None).total == 4
-    search.rebuild()
+    maintenance.rebuild()
 
     assert search.search("water", EVERYTHING, None).total == 5
 
@@ -291,7 +291,7 @@ def test_a_big_batch_is_indexed_by_several_processes_in_chunks_and_completely(ap
 def test_a_rebuild_by_several_processes_holds_every_public_proposal(corpus, monkeypatch):
     monkeypatch.setattr(index_store, "PARALLEL_INDEXING", 2)
 
-    assert search.rebuild() == 6
+    assert maintenance.rebuild() == 6
     assert search.check() == []
     assert search.search("water", EVERYTHING, None).total == 4
 
@@ -314,3 +314,26 @@ def test_more_like_this_ranks_as_whooshs_own_search_would(corpus):
         assert [found.reference for found in search.more_like_this(proposal, None)] == expected
         related += len(expected)
     assert related >= 10  # the six public proposals share words: each has related ones
+
+
+@pytest.mark.whoosh_only
+def test_key_terms_read_once_per_version_weigh_as_whooshs_own(corpus):
+    from expert_platform.search.whoosh_backend import key_terms
+    from expert_platform.search.whoosh_engine import cache_of
+
+    searcher = index_store.searcher()
+    statistics = cache_of(searcher).term_statistics
+    compared = 0
+    for proposal in corpus.values():
+        variant = "ru" if proposal.language == "ru" else "en"
+        field = f"body_{variant}"
+        text = "\n".join(part for part in (proposal.title, proposal.summary,
+                                           sanitize.html_to_text(proposal.body_html)) if part)
+        expected = [(word, weight, searcher.doc_frequency(field, word))
+                    for word, weight in searcher.key_terms_from_text(field, text, numterms=12)]
+        # Twice: from the index, then from what the first call kept.
+        assert key_terms(searcher, field, text, 12, statistics) == expected
+        assert key_terms(searcher, field, text, 12, statistics) == expected
+        compared += len(expected)
+    assert compared == 25  # the corpus's texts give 25 key terms in all: the comparison compared something
+    assert statistics and all(key[0].startswith("body_") for key in statistics)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from expert_platform.extensions import db
-from expert_platform.search import outbox, postgres, postgres_backend, postgres_ranking
+from expert_platform.search import maintenance, outbox, postgres, postgres_backend, postgres_ranking
 from expert_platform.search import service as search
 from expert_platform.search.backend import WRITE
 from expert_platform.search.service import Filters
@@ -123,7 +123,7 @@ def test_a_rebuild_of_enough_documents_builds_rum_indexes_after_its_rows(bulk_fr
     """As ``flask search rebuild`` always did, a GIN table gets RUM indexes where the extension is there."""
     before = indexes()
 
-    assert search.rebuild() == 5
+    assert maintenance.rebuild() == 5
 
     after = indexes()
     assert methods(after) == {**KEPT, **TEXT_INDEXES["rum"]}
@@ -138,7 +138,7 @@ def test_a_rebuild_of_fewer_documents_keeps_the_rum_indexes(monkeypatch, proposa
     monkeypatch.setattr(postgres_backend, "BULK_BUILD_FROM", 6)
     before = indexes()
 
-    assert search.rebuild() == 5
+    assert maintenance.rebuild() == 5
 
     assert indexes() == before
     assert searched() == SEARCHED
