@@ -20,6 +20,7 @@ from expert_platform.extensions import db as _db
 from expert_platform.proposals import workflow
 from expert_platform.review import rounds
 from expert_platform.review import services as review_services
+from tests.journeys import open_consensus
 from tests.proposals.page_steps import new_expert
 
 
@@ -84,6 +85,24 @@ def bring_to(app, secretariat):
         return proposal
 
     return walk
+
+
+@pytest.fixture
+def make_due_proposals(make_user, make_proposal, bring_to, secretariat):
+    """``count`` proposals, each with a co-author, in a round of silence of 24 hours opened 25 hours ago:
+    their deadline has passed and nobody objected, so settling endorses them (committed)."""
+
+    def make(count: int) -> list:
+        proposals = []
+        for _ in range(count):
+            proposal = bring_to(make_proposal(coauthors=[make_user(roles=(Role.EXPERT,))]), ProposalState.IN_REVIEW)
+            open_consensus(proposal, secretariat, kind=RoundKind.SILENCE, hours=24,
+                           now=utcnow() - timedelta(hours=25))
+            proposals.append(proposal)
+        _db.session.commit()
+        return proposals
+
+    return make
 
 
 def later(hours: float):

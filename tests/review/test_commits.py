@@ -6,17 +6,14 @@ search index's maintenance), so no GET view, nor anything it calls, commits."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from expert_platform import transactions
-from expert_platform.database import utcnow
-from expert_platform.enums import ProposalState, Role, RoundKind
+from expert_platform.enums import ProposalState
 from expert_platform.extensions import db as _db
 from expert_platform.proposals.models import Proposal
-from tests.journeys import open_consensus
 from tests.proposals.page_steps import signed_in
 
 PACKAGE = Path(__file__).resolve().parents[2] / "expert_platform"
@@ -48,12 +45,9 @@ def commits(monkeypatch):
 
 
 @pytest.mark.parametrize("path", ["/proposals/{}", "/proposals/{}/review", "/proposals/{}/discussion"])
-def test_a_page_that_settles_a_due_round_commits_after_its_view(app, commits, secretariat, make_council, make_user,
-                                                               make_proposal, bring_to, path):
+def test_a_page_that_settles_a_due_round_commits_after_its_view(app, commits, make_council, make_due_proposals, path):
     council = make_council(("CN", "IN", "RU"))
-    proposal = bring_to(make_proposal(coauthors=[make_user(roles=(Role.EXPERT,))]), ProposalState.IN_REVIEW)
-    open_consensus(proposal, secretariat, kind=RoundKind.SILENCE, hours=24, now=utcnow() - timedelta(hours=25))
-    _db.session.commit()
+    [proposal] = make_due_proposals(1)
     viewer = signed_in(app, council["CN"])
     commits.clear()  # signing in committed
 

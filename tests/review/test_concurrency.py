@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import func, select
 
 from expert_platform.accounts.models import User
-from expert_platform.database import utcnow
 from expert_platform.enums import (
     ConsensusOutcome,
     NotificationKind,
@@ -36,7 +35,6 @@ from expert_platform.notifications.models import Notification
 from expert_platform.proposals.models import Proposal, ProposalEvent
 from expert_platform.review import rounds
 from expert_platform.review.models import ConsensusRound, DelegationPosition, PositionRecord
-from tests.journeys import open_consensus
 from tests.proposals.page_steps import signed_in
 
 PROPOSALS = 8
@@ -287,15 +285,8 @@ def test_settling_at_the_deadline_while_the_last_position_arrives_endorses_once(
     assert_each_endorsed_once(app, proposals)
 
 
-def test_two_close_due_runs_at_once_endorse_each_due_proposal_once(
-    app, secretariat, council, make_user, make_proposal, bring_to
-):
-    proposals = []
-    for _ in range(PROPOSALS):
-        proposal = bring_to(make_proposal(coauthors=[make_user(roles=(Role.EXPERT,))]), ProposalState.IN_REVIEW)
-        open_consensus(proposal, secretariat, kind=RoundKind.SILENCE, hours=24, now=utcnow() - timedelta(hours=25))
-        proposals.append(proposal)
-    _db.session.commit()
+def test_two_close_due_runs_at_once_endorse_each_due_proposal_once(app, council, make_due_proposals):
+    proposals = make_due_proposals(PROPOSALS)
     assert sorted(rounds.due_proposals()) == sorted(proposal.id for proposal in proposals)
 
     first_run, second_run = run_together(app, [closing_due, closing_due])
@@ -309,14 +300,8 @@ def test_two_close_due_runs_at_once_endorse_each_due_proposal_once(
     assert rounds.due_proposals() == []
 
 
-def test_two_settlings_of_one_round_at_once_endorse_it_once(app, secretariat, council, make_user, make_proposal,
-                                                             bring_to):
-    proposals = []
-    for _ in range(PROPOSALS):
-        proposal = bring_to(make_proposal(coauthors=[make_user(roles=(Role.EXPERT,))]), ProposalState.IN_REVIEW)
-        open_consensus(proposal, secretariat, kind=RoundKind.SILENCE, hours=24, now=utcnow() - timedelta(hours=25))
-        proposals.append(proposal)
-    _db.session.commit()
+def test_two_settlings_of_one_round_at_once_endorse_it_once(app, council, make_due_proposals):
+    proposals = make_due_proposals(PROPOSALS)
 
     results = run_together(app, [settling(proposal.id) for proposal in proposals for _ in range(2)])
 
@@ -336,16 +321,10 @@ def viewing(client, path: str) -> Callable[[], int]:
     return job
 
 
-def test_viewers_opening_a_due_proposal_at_once_endorse_it_once(app, secretariat, council, make_user, make_proposal,
-                                                                  bring_to):
+def test_viewers_opening_a_due_proposal_at_once_endorse_it_once(app, council, make_due_proposals):
     """Each page that settles a round whose deadline passed (the proposal page, the review workspace, the
     discussion) does it in its request's one writing transaction; three viewers at once endorse once."""
-    proposals = []
-    for _ in range(PROPOSALS):
-        proposal = bring_to(make_proposal(coauthors=[make_user(roles=(Role.EXPERT,))]), ProposalState.IN_REVIEW)
-        open_consensus(proposal, secretariat, kind=RoundKind.SILENCE, hours=24, now=utcnow() - timedelta(hours=25))
-        proposals.append(proposal)
-    _db.session.commit()
+    proposals = make_due_proposals(PROPOSALS)
     pages = ("/proposals/{}", "/proposals/{}/review", "/proposals/{}/discussion")
     jobs = [viewing(signed_in(app, council[code]), page.format(proposal.id))
             for proposal in proposals for code, page in zip(("CN", "IN", "RU"), pages, strict=True)]
