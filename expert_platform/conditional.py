@@ -12,9 +12,9 @@ no tag; nor does an answer that sets a cookie, or anything but a 200.
 from __future__ import annotations
 
 from flask import Flask, request
-from flask_login import current_user
 
 from .request_log import note_cache
+from .security import is_signed_in_now
 
 #: The endpoints whose anonymous answers carry a validator.
 PUBLIC_READS = frozenset({
@@ -27,16 +27,9 @@ PUBLIC_READS = frozenset({
 })
 
 
-def _anonymous() -> bool:
-    try:
-        return not current_user.is_authenticated
-    except Exception:  # noqa: BLE001 - an error page must not fail on its headers
-        return False
-
-
 def add_validator(response):
     if (request.method not in ("GET", "HEAD") or response.status_code != 200 or request.endpoint not in PUBLIC_READS
-            or response.is_streamed or "Set-Cookie" in response.headers or not _anonymous()):
+            or response.is_streamed or "Set-Cookie" in response.headers or is_signed_in_now()):
         return response
     response.add_etag()
     response.cache_control.no_cache = True

@@ -54,13 +54,15 @@ def apply_security_headers(response):
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
     if current_app.config.get("HSTS_ENABLED"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if _is_signed_in():
+    if is_signed_in_now():
         headers["Cache-Control"] = "no-store"
         headers.add("Vary", "Cookie")
     return response
 
 
-def _is_signed_in() -> bool:
+def is_signed_in_now() -> bool:
+    """Whether the current request's user is signed in, for response hooks: False when the user cannot be
+    loaded (an error page's headers must not fail)."""
     try:
         return bool(current_user.is_authenticated)
     except Exception:  # noqa: BLE001 - a broken database must not stop the headers of the error page

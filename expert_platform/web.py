@@ -1,6 +1,6 @@
-"""Helpers shared by every blueprint's views: the one way a view acts (``act``, for a POST, and
-``write_while_reading``, for a GET that must write: the only commit of every view), the acting user
-(``actor``), and the parts a package adds to another package's page (``add_page_part``).
+"""Helpers shared by every blueprint's views: the one way a view acts (``act``, for a POST, whose commit is
+``transactions.commit``; ``write_while_reading``, for a GET that must write, committed after the view), the
+acting user (``actor``), and the parts a package adds to another package's page (``add_page_part``).
 """
 
 from __future__ import annotations

@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 
 API_PREFIX = "/api/"
-FACET_NAMES = ("dimension", "member_state", "language", "year", "think_tank")
 
 
 def error_response(status: int, message: str):
@@ -80,7 +79,7 @@ def search_proposals():
         "page": results.page,
         "per_page": results.per_page,
         "items": [serialize.item(hit.proposal, hit.highlights) for hit in results.hits],
-        "facets": {name: dict(results.facets.get(name, {})) for name in FACET_NAMES},
+        "facets": {name: dict(results.facets.get(name, {})) for name in service.FACETS},
         "suggestion": results.suggestion,
         "notice": str(results.notice) if results.notice else None,
     })
@@ -365,7 +364,7 @@ _COMPONENTS = {
                     "type": "object",
                     "description": "Counts over every matching proposal (not one page); values with no match "
                                    "are left out.",
-                    "required": list(FACET_NAMES),
+                    "required": list(service.FACETS),
                     "properties": {
                         "dimension": _counts("Dimension slug -> count."),
                         "member_state": _counts("ISO 3166-1 alpha-2 code -> count."),

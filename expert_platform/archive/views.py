@@ -65,7 +65,6 @@ class FacetGroup:
 #: A search of common words has some 150 think tanks and 20 years; listing them all made the sidebar a
 #: few screens long and cost a third of the page's time.
 FACET_VALUES_SHOWN = 10
-FACET_NAMES = ("dimension", "member_state", "language", "year", "think_tank")
 
 
 @bp.get("/archive")
@@ -75,12 +74,10 @@ def index():
         # The page shows PER_PAGE hits whatever ``per_page`` says (it is still checked, as for the API).
         text, filters, sort, page, _per_page = search_parameters(request.args)
     except BadParameter as error:
-        return render_template("archive/index.html", form=form, errors=[error.message], search=None,
-                               results=None), 400
+        return _refused(form, error.message)
     expanded = request.args.get("expand", "")
-    if expanded and expanded not in FACET_NAMES:
-        return render_template("archive/index.html", form=form, search=None, results=None, errors=[
-            _("expand must be one of: %(choices)s.", choices=", ".join(FACET_NAMES))]), 400
+    if expanded and expanded not in search_service.FACETS:
+        return _refused(form, _("expand must be one of: %(choices)s.", choices=", ".join(search_service.FACETS)))
     search = ArchiveSearch.of(text, filters, sort, page)
     results = search_service.search(text, filters, current_user, page=page, per_page=PER_PAGE, sort=sort)
     if page > results.pages:
@@ -98,6 +95,11 @@ def index():
         page=Page(page=search.page, pages=results.pages),
         language_name=language_name,
     )
+
+
+def _refused(form: ArchiveSearchForm, message: str):
+    """The page with the search box as typed and why the search cannot run (400)."""
+    return render_template("archive/index.html", form=form, errors=[message], search=None, results=None), 400
 
 
 def _hit(hit: search_service.Hit) -> ArchiveHit:

@@ -15,11 +15,11 @@ def settle_if_due(proposal: Proposal) -> bool:
     """Before a page shows a proposal whose round's deadline has passed, apply the consensus rule
     (ARCHITECTURE.md section 4: endorsement also happens "when a page is viewed after the deadline").
 
-    The settling is the request's one commit (``web.write_while_reading``): the request is marked as
-    writing and its read transaction ends, so the settling runs in a writing one (BEGIN IMMEDIATE on
-    SQLite, the proposal's row lock on PostgreSQL) and re-reads the round there: two viewers never
-    endorse twice. Returns True when the proposal's state changed. Call it from GET views only, before
-    loading anything else to show.
+    The settling runs through ``web.write_while_reading`` and is committed by the request's one commit, after the
+    view (``transactions``): the request is marked as writing and its read transaction ends, so the settling runs in
+    a writing one (BEGIN IMMEDIATE on SQLite, the proposal's row lock on PostgreSQL) and re-reads the round there:
+    two viewers never endorse twice. Returns True when the proposal's state changed. Call it from GET views only,
+    before loading anything else to show.
     """
     if proposal.state != ProposalState.CONSENSUS:
         return False

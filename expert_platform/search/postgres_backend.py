@@ -49,8 +49,7 @@ class PostgresBackend:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version = None
-        self._related = LRU(RELATED_LISTS_KEPT, name="more like this")
-        self._results = LRU(RESULTS_KEPT, weigh=result_weight, name="search results")
+        self._results, self._related = _version_caches()
         self._ranking: str | None | object = _UNKNOWN
 
     # --- writing --------------------------------------------------------------------------------------
@@ -161,8 +160,7 @@ class PostgresBackend:
         with self._lock:
             if self._version != version:
                 self._version = version
-                self._results = LRU(RESULTS_KEPT, weigh=result_weight, name="search results")
-                self._related = LRU(RELATED_LISTS_KEPT, name="more like this")
+                self._results, self._related = _version_caches()
             return self._results, self._related
 
     def ranking(self) -> str | None:
@@ -220,3 +218,9 @@ class PostgresBackend:
         _results, lists = self._kept()
         ranking = self.ranking()
         return lists.get(key, lambda: postgres.related_ids(proposal_id, variant, text, count, ranking=ranking))
+
+
+def _version_caches() -> tuple[LRU, LRU]:
+    """What one index version keeps: each query's results, and the "more like this" lists."""
+    return (LRU(RESULTS_KEPT, weigh=result_weight, name="search results"),
+            LRU(RELATED_LISTS_KEPT, name="more like this"))

@@ -223,8 +223,7 @@ class WhooshBackend:
 
 def _related(searcher, proposal_id: int, variant: str, text: str, count: int) -> list[int]:
     field = f"body_{variant}"
-    statistics = cache_of(searcher).term_statistics
-    weighed = key_terms(searcher, field, text, 12, statistics)
+    weighed = key_terms(searcher, variant, text, 12)
     if not weighed:
         return []
     words = chosen(weighed, searcher.doc_count())
@@ -235,19 +234,20 @@ def _related(searcher, proposal_id: int, variant: str, text: str, count: int) ->
     return [number for number in ids if number != proposal_id][:count]
 
 
-def key_terms(searcher, fieldname: str, text: str, number: int,
-              statistics: dict) -> list[tuple[str, float, int]]:
-    """(word, weight, documents holding it) of the ``number`` key terms of ``text``: exactly what
-    ``searcher.key_terms_from_text(fieldname, text, number)`` (Whoosh's Bo1 model, normalised) weighs, with
-    the documents ``searcher.doc_frequency`` counts. Each word's statistics are read from the index once per
-    index version (``statistics``, the version's): a page's text shares most of its words with others, and
-    reading them was two thirds of the first view of a proposal page."""
+def key_terms(searcher, variant: str, text: str, number: int) -> list[tuple[str, float, int]]:
+    """(word, weight, documents holding it) of the ``number`` key terms of ``text`` in the field
+    ``body_<variant>``: exactly what ``searcher.key_terms_from_text`` (Whoosh's Bo1 model, normalised) weighs,
+    with the documents ``searcher.doc_frequency`` counts. Each word's statistics are read from the index once
+    per index version (``VersionCache.term_statistics``): a page's text shares most of its words with others,
+    and reading them was two thirds of the first view of a proposal page."""
+    fieldname = f"body_{variant}"
+    statistics = cache_of(searcher).term_statistics
     reader = searcher.reader()
     field = reader.schema[fieldname]
     # The terms as ``field.index(text)`` gives them (each occurrence weighs 1), through the highlighter's
     # analysis of each distinct token, kept across requests: the same terms in the same order, in a third of
     # the time (a test holds them equal to Whoosh's own).
-    tokens = analysis(fieldname.split("_", 1)[1])
+    tokens = analysis(variant)
     weights: defaultdict[str, float] = defaultdict(float)
     for raw in tokens.splitter.split(text)[1::2]:
         for _start, _end, term, stopped in tokens.of(raw):
